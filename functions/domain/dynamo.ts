@@ -1,0 +1,32 @@
+/** One DynamoDB document client per container, and the error rule every store follows. */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ExpectedOutcome, isGatewayError, storeUnavailable } from './errors';
+
+let shared: DynamoDBDocumentClient | undefined;
+
+/** The SDK reads AWS_ENDPOINT_URL_DYNAMODB, so the local stack needs no code path of its own. */
+export function documentClient(): DynamoDBDocumentClient {
+  shared ??= DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+  return shared;
+}
+
+export function isConditionFailure(error: unknown): boolean {
+  return (error as Error)?.name === 'ConditionalCheckFailedException';
+}
+
+/**
+ * Anything DynamoDB throws that the caller did not expect (throttling,
+ * an outage, a network fault) becomes a 503 for the client; the cause is
+ * kept for the logs.
+ */
+export async function guarded<T>(operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch (error) {
+    if (isGatewayError(error) || error instanceof ExpectedOutcome) throw error;
+    throw Object.assign(storeUnavailable(), { cause: error });
+  }
+}

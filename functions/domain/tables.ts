@@ -1,0 +1,70 @@
+/**
+ * The DynamoDB tables, defined once. The CDK stack (lib/task-table.ts), the
+ * local stack and the tests all build their tables from these definitions, so
+ * a key or index can never differ between AWS and a developer's machine.
+ */
+export type AttributeType = 'S' | 'N';
+
+export interface KeyAttribute {
+  readonly name: string;
+  readonly type: AttributeType;
+}
+
+export interface IndexDefinition {
+  readonly indexName: string;
+  readonly partitionKey: KeyAttribute;
+  readonly sortKey?: KeyAttribute;
+  /** Attributes projected besides the keys (INCLUDE projection). */
+  readonly nonKeyAttributes: readonly string[];
+}
+
+export interface TableDefinition {
+  /** Logical id in the CDK stack and suffix of the local table name. */
+  readonly id: string;
+  readonly partitionKey: KeyAttribute;
+  readonly sortKey?: KeyAttribute;
+  readonly timeToLiveAttribute?: string;
+  readonly stream?: 'NEW_AND_OLD_IMAGES';
+  readonly globalSecondaryIndexes: readonly IndexDefinition[];
+}
+
+/** Number of partitions of the sparse open-task index (avoids one hot key). */
+export const OPEN_TASK_SHARDS = 4;
+
+/**
+ * One item per task. The stream of this table is a public contract: see
+ * docs/stream-contract.md and functions/domain/task-record.ts.
+ */
+export const tasksTable: TableDefinition = {
+  id: 'Tasks',
+  partitionKey: { name: 'task_id', type: 'S' },
+  timeToLiveAttribute: 'expires_at',
+  stream: 'NEW_AND_OLD_IMAGES',
+  globalSecondaryIndexes: [
+    {
+      // Sparse: only open tasks carry open_shard, so the reconciler reads
+      // exactly the tasks it may have to act on, never the whole table.
+      indexName: 'open-tasks',
+      partitionKey: { name: 'open_shard', type: 'S' },
+      sortKey: { name: 'check_after', type: 'N' },
+      nonKeyAttributes: ['upstream_id', 'task_status', 'created_at', 'deadline_at', 'owner_id'],
+    },
+  ],
+};
+
+/** Clients (`client#<id>`) and their key hashes (`key#<sha256>`). */
+export const clientsTable: TableDefinition = {
+  id: 'Clients',
+  partitionKey: { name: 'pk', type: 'S' },
+  globalSecondaryIndexes: [],
+};
+
+/** Idempotency-Key records (`<client id>#<key>`), expired by TTL. */
+export const idempotencyTable: TableDefinition = {
+  id: 'Idempotency',
+  partitionKey: { name: 'pk', type: 'S' },
+  timeToLiveAttribute: 'expires_at',
+  globalSecondaryIndexes: [],
+};
+
+export const allTables = [tasksTable, clientsTable, idempotencyTable] as const;

@@ -1,0 +1,203 @@
+/**
+ * The task store: every task write is a single conditional DynamoDB request,
+ * so state only moves forward even when updates race (no read-then-write).
+ */
+import { DeleteCommand, GetCommand, PutCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { guarded, isConditionFailure } from './dynamo';
+import { ExpectedOutcome } from './errors';
+import { STATUS_RANK, TERMINAL_RANK, type TaskItem, type TaskStatus } from './task';
+
+/** An Idempotency-Key record, written in the same transaction as its task. */
+export interface IdempotencyRecord {
+  readonly pk: string;
+  readonly fingerprint: string;
+  readonly task_id: string;
+  readonly created_at: number;
+  readonly expires_at: number;
+}
+
+export class IdempotencyKeyTaken extends ExpectedOutcome {
+  override readonly name = 'IdempotencyKeyTaken';
+  constructor(readonly record: IdempotencyRecord | undefined) {
+    super('Idempotency-Key already used');
+  }
+}
+
+/** A forward move of a task. Fields left undefined are not touched. */
+export interface TaskUpdate {
+  readonly status: TaskStatus;
+  readonly at: number;
+  readonly upstreamId?: string;
+  readonly upstreamState?: string;
+  readonly videoUrl?: string;
+  readonly videoRawUrl?: string;
+  readonly thumbnailUrl?: string;
+  readonly lastFrameUrl?: string;
+  readonly failureReason?: string;
+}
+
+export type AdvanceResult =
+  | { readonly applied: true; readonly task: TaskItem }
+  /** Not applied: the task is already at this rank or beyond, belongs to another upstream id, or does not exist. */
+  | { readonly applied: false; readonly task: TaskItem | undefined };
+
+export interface TaskStore {
+  get(taskId: string): Promise<TaskItem | undefined>;
+  /** Writes a new task; with a record, atomically claims its Idempotency-Key too. */
+  create(task: TaskItem, idempotency?: IdempotencyRecord): Promise<void>;
+  getIdempotencyRecord(pk: string): Promise<IdempotencyRecord | undefined>;
+  /** Frees a key whose request failed, so a retry may run again. */
+  releaseIdempotencyKey(pk: string, taskId: string): Promise<void>;
+  advance(taskId: string, update: TaskUpdate): Promise<AdvanceResult>;
+  /** Records the upstream id when nothing recorded one yet (a callback may have). */
+  attachUpstreamId(taskId: string, upstreamId: string, at: number): Promise<void>;
+}
+
+export interface TaskStoreOptions {
+  readonly client: DynamoDBDocumentClient;
+  readonly tasksTable: string;
+  readonly idempotencyTable: string;
+}
+
+const FIELD_OF_UPDATE = {
+  upstreamState: 'upstream_state',
+  videoUrl: 'video_url',
+  videoRawUrl: 'video_raw_url',
+  thumbnailUrl: 'thumbnail_url',
+  lastFrameUrl: 'last_frame_url',
+  failureReason: 'failure_reason',
+} as const satisfies Partial<Record<keyof TaskUpdate, keyof TaskItem>>;
+
+/** Builds the one UpdateItem that moves a task forward; exported for the tests of its shape. */
+export function advanceExpression(update: TaskUpdate) {
+  const rank = STATUS_RANK[update.status];
+  const names: Record<string, string> = { '#status': 'task_status', '#rank': 'status_rank', '#updated': 'updated_at', '#id': 'task_id' };
+  const values: Record<string, unknown> = { ':status': update.status, ':rank': rank, ':at': update.at };
+  const set = ['#status = :status', '#rank = :rank', '#updated = :at'];
+  const remove: string[] = [];
+  let condition = 'attribute_exists(#id) AND #rank < :rank';
+
+  for (const [key, attribute] of Object.entries(FIELD_OF_UPDATE) as [keyof typeof FIELD_OF_UPDATE, string][]) {
+    const value = update[key];
+    if (value === undefined) continue;
+    names[`#${attribute}`] = attribute;
+    values[`:${attribute}`] = value;
+    set.push(`#${attribute} = :${attribute}`);
+  }
+  if (update.upstreamId !== undefined) {
+    // A callback carries the upstream id; it must be this task's (or the first one seen).
+    names['#upstream'] = 'upstream_id';
+    values[':upstream'] = update.upstreamId;
+    set.push('#upstream = :upstream');
+    condition += ' AND (attribute_not_exists(#upstream) OR #upstream = :upstream)';
+  }
+  if (rank === TERMINAL_RANK) {
+    names['#shard'] = 'open_shard';
+    names['#check'] = 'check_after';
+    remove.push('#shard', '#check');
+  }
+  const expression = `SET ${set.join(', ')}${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`;
+  return { UpdateExpression: expression, ConditionExpression: condition, ExpressionAttributeNames: names, ExpressionAttributeValues: values };
+}
+
+export function createTaskStore({ client, tasksTable, idempotencyTable }: TaskStoreOptions): TaskStore {
+  return {
+    get: (taskId) =>
+      guarded(async () => {
+        const { Item } = await client.send(new GetCommand({ TableName: tasksTable, Key: { task_id: taskId }, ConsistentRead: true }));
+        return Item as TaskItem | undefined;
+      }),
+
+    create: (task, idempotency) =>
+      guarded(async () => {
+        const putTask = { TableName: tasksTable, Item: task, ConditionExpression: 'attribute_not_exists(task_id)' };
+        if (idempotency === undefined) {
+          await client.send(new PutCommand(putTask));
+          return;
+        }
+        try {
+          await client.send(
+            new TransactWriteCommand({
+              TransactItems: [
+                { Put: putTask },
+                {
+                  Put: {
+                    TableName: idempotencyTable,
+                    Item: idempotency,
+                    // An expired record may still be there until TTL removes it.
+                    ConditionExpression: 'attribute_not_exists(pk) OR expires_at < :now',
+                    ExpressionAttributeValues: { ':now': idempotency.created_at },
+                  },
+                },
+              ],
+            }),
+          );
+        } catch (error) {
+          const reasons = (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons;
+          if (reasons?.[1]?.Code === 'ConditionalCheckFailed') {
+            const { Item } = await client.send(new GetCommand({ TableName: idempotencyTable, Key: { pk: idempotency.pk }, ConsistentRead: true }));
+            throw new IdempotencyKeyTaken(Item as IdempotencyRecord | undefined);
+          }
+          throw error;
+        }
+      }),
+
+    getIdempotencyRecord: (pk) =>
+      guarded(async () => {
+        const { Item } = await client.send(new GetCommand({ TableName: idempotencyTable, Key: { pk }, ConsistentRead: true }));
+        return Item as IdempotencyRecord | undefined;
+      }),
+
+    releaseIdempotencyKey: (pk, taskId) =>
+      guarded(async () => {
+        try {
+          await client.send(
+            new DeleteCommand({
+              TableName: idempotencyTable,
+              Key: { pk },
+              ConditionExpression: 'task_id = :task',
+              ExpressionAttributeValues: { ':task': taskId },
+            }),
+          );
+        } catch (error) {
+          if (!isConditionFailure(error)) throw error;
+        }
+      }),
+
+    advance: (taskId, update) =>
+      guarded(async (): Promise<AdvanceResult> => {
+        try {
+          const { Attributes } = await client.send(
+            new UpdateCommand({
+              TableName: tasksTable,
+              Key: { task_id: taskId },
+              ...advanceExpression(update),
+              ReturnValues: 'ALL_NEW',
+              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+            }),
+          );
+          return { applied: true, task: Attributes as TaskItem };
+        } catch (error) {
+          if (!isConditionFailure(error)) throw error;
+          return { applied: false, task: (error as { Item?: TaskItem }).Item };
+        }
+      }),
+
+    attachUpstreamId: (taskId, upstreamId, at) =>
+      guarded(async () => {
+        try {
+          await client.send(
+            new UpdateCommand({
+              TableName: tasksTable,
+              Key: { task_id: taskId },
+              UpdateExpression: 'SET upstream_id = :upstream, updated_at = if_not_exists(updated_at, :at)',
+              ConditionExpression: 'attribute_exists(task_id) AND attribute_not_exists(upstream_id)',
+              ExpressionAttributeValues: { ':upstream': upstreamId, ':at': at },
+            }),
+          );
+        } catch (error) {
+          if (!isConditionFailure(error)) throw error;
+        }
+      }),
+  };
+}

@@ -1,0 +1,50 @@
+/**
+ * Wires an API route's logic into middy: logging context, header
+ * normalisation, JSON body parsing, and the error envelope. The logic itself
+ * is a plain async function of the event that returns the envelope's data.
+ */
+import middy from '@middy/core';
+import httpHeaderNormalizer from '@middy/http-header-normalizer';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import * as z from 'zod/mini';
+import { badRequest, unauthorized } from '#domain/errors';
+import { describeIssues } from '#domain/schemas';
+import { MAX_BODY_BYTES } from '../routes';
+import { successResponse } from './envelope';
+import { logger } from './logger';
+import { errorEnvelope, jsonBody, type JsonEvent } from './middleware';
+
+export type RouteLogic = (event: JsonEvent, context: Context) => Promise<unknown>;
+
+export function apiHandler(logic: RouteLogic, options: { jsonBody: boolean }) {
+  const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(httpHeaderNormalizer())
+    .use(errorEnvelope(logger));
+  if (options.jsonBody) handler.use(jsonBody({ maxBytes: MAX_BODY_BYTES }));
+  return handler.handler(async (event, context) => {
+    logger.appendKeys({ request_id: event.requestContext?.requestId });
+    const data = await logic(event as unknown as JsonEvent, context);
+    return successResponse(data, event.requestContext.requestId);
+  });
+}
+
+/** Parses a part of the request, or fails with a 400 naming each wrong field. */
+export function parseOrThrow<S extends z.ZodMiniType>(schema: S, value: unknown, where: string): z.infer<S> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw badRequest(describeIssues(result.error.issues, where));
+  return result.data;
+}
+
+/** The client the authorizer identified. A route behind the authorizer always has one. */
+export function callerId(event: JsonEvent): string {
+  const clientId = event.requestContext.authorizer?.clientId;
+  if (typeof clientId !== 'string' || clientId === '') throw unauthorized();
+  return clientId;
+}
+
+/** Headers arrive lower-cased (httpHeaderNormalizer). */
+export function header(event: JsonEvent, name: string): string | undefined {
+  return event.headers?.[name.toLowerCase()] ?? undefined;
+}

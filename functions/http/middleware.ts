@@ -1,0 +1,57 @@
+/**
+ * middy middlewares for the HTTP handlers, one concern each:
+ * jsonBody (content type, size, parsing) and errorEnvelope (every error in
+ * the API's envelope, never a stack trace).
+ */
+import type middy from '@middy/core';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { ErrorCode, GatewayError, isGatewayError } from '#domain/errors';
+import { errorResponse, internalError } from './envelope';
+import type { LogSink } from '#domain/log-sink';
+
+/** An API Gateway proxy event whose body has been parsed as JSON. */
+export type JsonEvent = Omit<APIGatewayProxyEvent, 'body'> & { body: unknown };
+
+const JSON_CONTENT_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
+
+export function jsonBody({ maxBytes }: { maxBytes: number }): middy.MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult> {
+  return {
+    before: (request) => {
+      const event = request.event;
+      const contentType = event.headers?.['content-type'] ?? event.headers?.['Content-Type'];
+      if (contentType === undefined || !JSON_CONTENT_TYPE.test(contentType)) {
+        throw new GatewayError(415, ErrorCode.unsupportedMediaType, `Content-Type must be application/json${contentType ? `, got ${contentType.slice(0, 80)}` : ''}`);
+      }
+      const raw = event.body ?? '';
+      const text = event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
+      if (Buffer.byteLength(text, 'utf8') > maxBytes) {
+        throw new GatewayError(413, ErrorCode.payloadTooLarge, `the body must be at most ${maxBytes} bytes`);
+      }
+      if (text.trim() === '') throw new GatewayError(400, ErrorCode.badRequest, 'the body is empty; send a JSON object');
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch (error) {
+        throw new GatewayError(400, ErrorCode.badRequest, `the body is not valid JSON (${(error as Error).message})`);
+      }
+      (event as unknown as JsonEvent).body = parsed;
+      event.isBase64Encoded = false;
+    },
+  };
+}
+
+export function errorEnvelope(log: LogSink): middy.MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult> {
+  return {
+    onError: (request) => {
+      const requestId = request.event?.requestContext?.requestId ?? request.context?.awsRequestId ?? 'unknown';
+      const error = request.error;
+      if (isGatewayError(error)) {
+        if (error.status >= 500) log.warn('request failed', { status: error.status, reason: error.message, cause: (error as { cause?: unknown }).cause });
+        request.response = errorResponse(error, requestId);
+        return;
+      }
+      log.error('unhandled error', { error });
+      request.response = errorResponse(internalError(), requestId);
+    },
+  };
+}
