@@ -1,0 +1,104 @@
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { Node } from 'constructs';
+
+/** Per-stage settings of the stack, read from CDK context (cdk.json or `-c key=value`). */
+export interface GatewayConfig {
+  /** Stage name: API Gateway stage, stack name suffix, resource names. */
+  readonly stage: string;
+  /** DynamoDB deletion protection (and RETAIN on stack deletion). Always on for prod. */
+  readonly deletionProtection: boolean;
+  /** Upstream video API base URL; undefined = not configured (a placeholder is deployed, with a warning). */
+  readonly upstreamBaseUrl?: string;
+  /** Existing Secrets Manager secret holding the upstream key, by name... */
+  readonly upstreamSecretName?: string;
+  /** ...or by complete ARN. Neither: the stack creates a placeholder secret. */
+  readonly upstreamSecretArn?: string;
+  /** Public base URL for callback URLs (e.g. a custom domain); default: the stage's execute-api URL. */
+  readonly callbackBaseUrl?: string;
+  readonly throttleRateLimit: number;
+  readonly throttleBurstLimit: number;
+  readonly logRetentionDays: logs.RetentionDays;
+  /** Create API Gateway's account-level CloudWatch Logs role (needed once per account and region). */
+  readonly apiGatewayCloudWatchRole: boolean;
+  /** WAFv2 web ACL to associate with the API stage. */
+  readonly webAclArn?: string;
+}
+
+export const DEFAULTS = {
+  stage: 'dev',
+  throttleRateLimit: 50,
+  throttleBurstLimit: 100,
+  logRetentionDays: logs.RetentionDays.ONE_MONTH,
+} as const;
+
+/** Context values come from cdk.json (typed) or the command line (strings). */
+function optionalString(node: Node, key: string): string | undefined {
+  const value = node.tryGetContext(key);
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value !== 'string') throw new Error(`context ${key} must be a string, got ${JSON.stringify(value)}`);
+  return value.trim();
+}
+
+function optionalBoolean(node: Node, key: string): boolean | undefined {
+  const value = node.tryGetContext(key);
+  if (value === undefined || value === null || value === '') return undefined;
+  if (value === true || value === 'true') return true;
+  if (value === false || value === 'false') return false;
+  throw new Error(`context ${key} must be true or false, got ${JSON.stringify(value)}`);
+}
+
+function positiveNumber(node: Node, key: string, fallback: number): number {
+  const value = node.tryGetContext(key);
+  if (value === undefined || value === null || value === '') return fallback;
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed) || parsed <= 0) {
+    throw new Error(`context ${key} must be a positive number, got ${JSON.stringify(value)}`);
+  }
+  return parsed;
+}
+
+function httpsUrl(key: string, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new Error(`context ${key} must be a URL, got ${JSON.stringify(value)}`);
+  }
+  if (url.protocol !== 'https:') throw new Error(`context ${key} must be an https URL, got ${value}`);
+  return value.replace(/\/+$/, '');
+}
+
+export function configFromContext(node: Node): GatewayConfig {
+  const stage = optionalString(node, 'stage') ?? DEFAULTS.stage;
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(stage)) {
+    throw new Error(`context stage must be letters, digits, - or _ (it names the API stage), got ${stage}`);
+  }
+  const deletionProtectionContext = optionalBoolean(node, 'deletionProtection');
+  if (stage === 'prod' && deletionProtectionContext === false) {
+    throw new Error('deletionProtection cannot be turned off for stage prod: the task table is the system of record');
+  }
+
+  const logRetentionDays = positiveNumber(node, 'logRetentionDays', DEFAULTS.logRetentionDays);
+  if (!(Object.values(logs.RetentionDays) as number[]).includes(logRetentionDays)) {
+    throw new Error(`context logRetentionDays must be a CloudWatch Logs retention (1, 3, 5, 7, 14, 30, 60, 90, ...), got ${logRetentionDays}`);
+  }
+
+  const throttleRateLimit = positiveNumber(node, 'throttleRateLimit', DEFAULTS.throttleRateLimit);
+  const throttleBurstLimit = positiveNumber(node, 'throttleBurstLimit', DEFAULTS.throttleBurstLimit);
+  if (!Number.isInteger(throttleBurstLimit)) throw new Error('context throttleBurstLimit must be an integer');
+
+  return {
+    stage,
+    deletionProtection: stage === 'prod' ? true : (deletionProtectionContext ?? false),
+    upstreamBaseUrl: httpsUrl('upstreamBaseUrl', optionalString(node, 'upstreamBaseUrl')),
+    upstreamSecretName: optionalString(node, 'upstreamSecretName'),
+    upstreamSecretArn: optionalString(node, 'upstreamSecretArn'),
+    callbackBaseUrl: httpsUrl('callbackBaseUrl', optionalString(node, 'callbackBaseUrl')),
+    throttleRateLimit,
+    throttleBurstLimit,
+    logRetentionDays: logRetentionDays as logs.RetentionDays,
+    apiGatewayCloudWatchRole: optionalBoolean(node, 'apiGatewayCloudWatchRole') ?? true,
+    webAclArn: optionalString(node, 'webAclArn'),
+  };
+}
