@@ -97,9 +97,17 @@ function describeIssue(issue: Issue, where: string): string {
   }
 }
 
-/** One sentence naming every field that was wrong and how. */
+/** One sentence naming every field that was wrong and how (issues parsed with reportInput). */
 export function describeIssues(issues: readonly Issue[], where = ''): string {
   return issues.map((issue) => describeIssue(issue, where)).join('; ');
+}
+
+export type Validation<T> = { ok: true; data: T } | { ok: false; message: string };
+
+/** Validates a value; on failure, says which fields were wrong and how. */
+export function validate<S extends z.ZodMiniType>(schema: S, value: unknown, where = ''): Validation<z.infer<S>> {
+  const result = schema.safeParse(value, { reportInput: true });
+  return result.success ? { ok: true, data: result.data } : { ok: false, message: describeIssues(result.error.issues, where) };
 }
 
 export function isUuid(value: string): boolean {

@@ -9,7 +9,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import * as z from 'zod/mini';
 import { badRequest, unauthorized } from '#domain/errors';
-import { describeIssues } from '#domain/schemas';
+import { validate } from '#domain/schemas';
 import { MAX_BODY_BYTES } from '../routes';
 import { successResponse } from './envelope';
 import { logger } from './logger';
@@ -32,8 +32,8 @@ export function apiHandler(logic: RouteLogic, options: { jsonBody: boolean }) {
 
 /** Parses a part of the request, or fails with a 400 naming each wrong field. */
 export function parseOrThrow<S extends z.ZodMiniType>(schema: S, value: unknown, where: string): z.infer<S> {
-  const result = schema.safeParse(value);
-  if (!result.success) throw badRequest(describeIssues(result.error.issues, where));
+  const result = validate(schema, value, where);
+  if (!result.ok) throw badRequest(result.message);
   return result.data;
 }
 
