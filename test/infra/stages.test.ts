@@ -1,0 +1,161 @@
+/**
+ * What the context changes: stage, deletion protection, secret import,
+ * upstream and callback URLs, throttling, retention, and routes added later.
+ * Bundling is skipped here: only the template matters.
+ */
+import { App } from 'aws-cdk-lib';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
+import { ENV } from '../../functions/domain/config';
+import { routes, type RouteDefinition } from '../../functions/routes';
+import { configFromContext } from '../../lib/config';
+import { functionNamed, methodsByRoute, resourcesOf, statementsOfFunction, synthStack } from './helpers';
+
+const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:luma/upstream-key-AbC123';
+
+describe('deletion protection', () => {
+  const tablesOf = (context: Record<string, unknown>) => Object.values(resourcesOf(synthStack({ context }).template, 'AWS::DynamoDB::Table'));
+
+  it('is on for prod, and the tables are retained', () => {
+    for (const table of tablesOf({ stage: 'prod' })) {
+      expect(table.Properties.DeletionProtectionEnabled).toBe(true);
+      expect(table.DeletionPolicy).toBe('Retain');
+    }
+  });
+
+  it('can be turned on for another stage through context', () => {
+    for (const table of tablesOf({ stage: 'staging', deletionProtection: 'true' })) {
+      expect(table.Properties.DeletionProtectionEnabled).toBe(true);
+      expect(table.DeletionPolicy).toBe('Retain');
+    }
+  });
+
+  it('is off by default outside prod', () => {
+    for (const table of tablesOf({ stage: 'staging' })) {
+      expect(table.Properties.DeletionProtectionEnabled).toBe(false);
+      expect(table.DeletionPolicy).toBe('Delete');
+    }
+  });
+
+  it('cannot be turned off for prod', () => {
+    expect(() => synthStack({ context: { stage: 'prod', deletionProtection: false } })).toThrow(/prod/);
+  });
+});
+
+describe('upstream secret', () => {
+  it('is a generated placeholder by default, described as such', () => {
+    const { template } = synthStack();
+    template.resourceCountIs('AWS::SecretsManager::Secret', 1);
+    template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      Name: 'luma-gateway/dev/upstream-api-key',
+      Description: Match.stringLikeRegexp('put the upstream key here'),
+      GenerateSecretString: Match.objectLike({ PasswordLength: 32 }),
+    });
+  });
+
+  it('is imported by name: no secret created, SecretId is the name, the grant matches its ARN suffix', () => {
+    const { template } = synthStack({ context: { upstreamSecretName: 'luma/upstream-key' } });
+    template.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    expect(functionNamed(template, 'extend').properties.Environment.Variables[ENV.upstreamSecretId]).toBe('luma/upstream-key');
+    const grant = statementsOfFunction(template, 'extend').find((s) => s.Action === 'secretsmanager:GetSecretValue');
+    expect(JSON.stringify(grant?.Resource)).toContain(':secret:luma/upstream-key-??????');
+    expect(template.findOutputs('UpstreamSecretArn').UpstreamSecretArn).toBeDefined();
+  });
+
+  it('is imported by complete ARN: no secret created, SecretId and grant are the ARN', () => {
+    const { template } = synthStack({ context: { upstreamSecretArn: SECRET_ARN } });
+    template.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    expect(functionNamed(template, 'extend').properties.Environment.Variables[ENV.upstreamSecretId]).toBe(SECRET_ARN);
+    expect(statementsOfFunction(template, 'extend')).toContainEqual({ Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: SECRET_ARN });
+    expect(template.findOutputs('UpstreamSecretArn').UpstreamSecretArn.Value).toBe(SECRET_ARN);
+  });
+
+  it('refuses a partial ARN, or both a name and an ARN', () => {
+    expect(() => synthStack({ context: { upstreamSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:luma' } })).toThrow(/complete/);
+    expect(() => synthStack({ context: { upstreamSecretArn: SECRET_ARN, upstreamSecretName: 'x' } })).toThrow(/either/);
+  });
+
+  it('is never readable by the authorizer', () => {
+    const { template } = synthStack({ context: { upstreamSecretArn: SECRET_ARN } });
+    expect(JSON.stringify(statementsOfFunction(template, 'authorizer'))).not.toContain('secretsmanager');
+  });
+});
+
+describe('URLs, throttling and retention from context', () => {
+  const { stack, template } = synthStack({
+    context: {
+      stage: 'staging',
+      upstreamBaseUrl: 'https://api.upstream.example/',
+      callbackBaseUrl: 'https://hooks.example.com/luma',
+      throttleRateLimit: '20',
+      throttleBurstLimit: 40,
+      logRetentionDays: '90',
+    },
+  });
+  const variables = functionNamed(template, 'extend').properties.Environment.Variables;
+
+  it('passes the upstream and callback base URLs (trailing slash removed)', () => {
+    expect(variables[ENV.upstreamBaseUrl]).toBe('https://api.upstream.example');
+    expect(variables[ENV.callbackBaseUrl]).toBe('https://hooks.example.com/luma');
+    Annotations.fromStack(stack).hasNoWarning('*', Match.stringLikeRegexp('upstreamBaseUrl'));
+  });
+
+  it('applies throttling and log retention', () => {
+    template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      StageName: 'staging',
+      MethodSettings: [Match.objectLike({ ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 })],
+    });
+    for (const logGroup of Object.values(resourcesOf(template, 'AWS::Logs::LogGroup'))) {
+      expect(logGroup.Properties.RetentionInDays).toBe(90);
+    }
+  });
+
+  it('rejects bad values with a message naming the key', () => {
+    const config = (context: Record<string, unknown>) => () => configFromContext(new App({ context }).node);
+    expect(config({ upstreamBaseUrl: 'http://plain.example' })).toThrow(/upstreamBaseUrl/);
+    expect(config({ throttleRateLimit: '-1' })).toThrow(/throttleRateLimit/);
+    expect(config({ logRetentionDays: 31 })).toThrow(/logRetentionDays/);
+    expect(config({ deletionProtection: 'maybe' })).toThrow(/deletionProtection/);
+    expect(config({ stage: 'no spaces' })).toThrow(/stage/);
+  });
+});
+
+describe('routes added later', () => {
+  // Stand-ins for the coming routes, served by existing handlers so the entries exist.
+  const laterRoutes: RouteDefinition[] = [
+    ...routes,
+    { functionName: 'extend', method: 'POST', path: '/luma/generations', auth: 'client', jsonBody: true, summary: 'create' },
+    { functionName: 'extend', method: 'POST', path: '/luma/callbacks/{token}', auth: 'none', jsonBody: true, summary: 'callback' },
+  ];
+  const { template } = synthStack({ routes: laterRoutes });
+  const methods = methodsByRoute(template);
+
+  it('creates every route with the auth the table says', () => {
+    expect(methods['POST /luma/generations'].AuthorizationType).toBe('CUSTOM');
+    expect(methods['POST /luma/callbacks/{token}'].AuthorizationType).toBe('NONE');
+    expect(methods['POST /luma/callbacks/{token}'].AuthorizerId).toBeUndefined();
+  });
+
+  it('creates one function per functionName, however many routes it serves', () => {
+    template.resourceCountIs('AWS::Lambda::Function', 2);
+  });
+
+  it('refuses a function without declared needs', () => {
+    const unknown: RouteDefinition = { functionName: 'mystery', method: 'GET', path: '/x', auth: 'client', jsonBody: false, summary: 'x' };
+    expect(() => synthStack({ routes: [unknown] })).toThrow(/FUNCTION_NEEDS/);
+  });
+});
+
+describe('optional account and firewall settings', () => {
+  it('creates the API Gateway CloudWatch role by default, retained, and skips it on request', () => {
+    const withRole = synthStack().template;
+    withRole.resourceCountIs('AWS::ApiGateway::Account', 1);
+    withRole.hasResource('AWS::ApiGateway::Account', { DeletionPolicy: 'Retain' });
+    synthStack({ context: { apiGatewayCloudWatchRole: false } }).template.resourceCountIs('AWS::ApiGateway::Account', 0);
+  });
+
+  it('associates a WAF web ACL when webAclArn is given', () => {
+    const webAclArn = 'arn:aws:wafv2:eu-west-1:123456789012:regional/webacl/luma/0000';
+    const { template } = synthStack({ context: { webAclArn } });
+    template.hasResourceProperties('AWS::WAFv2::WebACLAssociation', { WebACLArn: webAclArn });
+  });
+});
