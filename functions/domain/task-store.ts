@@ -3,6 +3,7 @@
  * so state only moves forward even when updates race (no read-then-write).
  */
 import { DeleteCommand, GetCommand, PutCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { guarded, isConditionFailure } from './dynamo';
 import { ExpectedOutcome } from './errors';
 import { STATUS_RANK, TERMINAL_RANK, type TaskItem, type TaskStatus } from './task';
@@ -179,7 +180,9 @@ export function createTaskStore({ client, tasksTable, idempotencyTable }: TaskSt
           return { applied: true, task: Attributes as TaskItem };
         } catch (error) {
           if (!isConditionFailure(error)) throw error;
-          return { applied: false, task: (error as { Item?: TaskItem }).Item };
+          // The document client does not unmarshall the item carried by the condition failure.
+          const item = (error as { Item?: Parameters<typeof unmarshall>[0] }).Item;
+          return { applied: false, task: item === undefined ? undefined : (unmarshall(item) as TaskItem) };
         }
       }),
 

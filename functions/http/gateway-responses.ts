@@ -68,8 +68,15 @@ export const gatewayResponses: readonly GatewayResponseDefinition[] = [
   // The authorizer Lambda crashed or timed out: the key store is unreachable, not a bad key.
   { type: 'AUTHORIZER_FAILURE', statusCode: 503, fallbackStatus: 503, code: ErrorCode.dependencyUnavailable, message: unavailable },
   { type: 'AUTHORIZER_CONFIGURATION_ERROR', statusCode: 503, fallbackStatus: 503, code: ErrorCode.dependencyUnavailable, message: unavailable },
-  // The Lambda could not be invoked (throttled, failed to start).
-  { type: 'INTEGRATION_FAILURE', statusCode: 503, fallbackStatus: 503, code: ErrorCode.dependencyUnavailable, message: unavailable },
+  // The Lambda could not be invoked: throttled, failed to start, or the request exceeded
+  // Lambda's 6 MB invocation limit (API Gateway itself accepts up to 10 MB).
+  {
+    type: 'INTEGRATION_FAILURE',
+    statusCode: 503,
+    fallbackStatus: 503,
+    code: ErrorCode.dependencyUnavailable,
+    message: 'the request could not be processed: retry in a few seconds; request bodies must stay under 6 MB',
+  },
   { type: 'INTEGRATION_TIMEOUT', statusCode: 504, fallbackStatus: 504, code: ErrorCode.upstreamTimeout, message: 'the request timed out: retry with the same Idempotency-Key' },
   { type: 'DEFAULT_4XX', fallbackStatus: 400, code: ErrorCode.badRequest, message: 'request rejected' },
   { type: 'DEFAULT_5XX', fallbackStatus: 500, code: ErrorCode.internal, message: 'internal error: retry later' },

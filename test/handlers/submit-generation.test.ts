@@ -1,0 +1,278 @@
+/**
+ * Submitting generations against DynamoDB Local and a real HTTP upstream on
+ * loopback. Faults a real part cannot produce on demand are forced by
+ * wrapping the store.
+ */
+import { randomUUID } from 'node:crypto';
+import { sha256Hex } from '#domain/credentials';
+import { silentLog } from '#domain/log-sink';
+import type { SecretSource } from '#domain/secret-cache';
+import { submitGeneration, type SubmitDeps } from '#domain/submit-generation';
+import { createTaskStore, type TaskStore } from '#domain/task-store';
+import { createUpstreamClient } from '#domain/upstream-client';
+import { createTestTables, type TestTables } from '../support/dynamo';
+import { fixture } from '../support/fixtures';
+import { startScriptedUpstream, type ScriptedUpstream } from '../support/scripted-upstream';
+import { taskItem } from '../support/tasks';
+
+const PARENT = '4665a07c-7641-4809-a133-10786201bb56';
+const CALLBACK_BASE = 'https://gateway.example.com/prod';
+
+let tables: TestTables;
+let upstream: ScriptedUpstream;
+let store: TaskStore;
+
+const keySource = (keys: string[]): SecretSource & { reads: number } => {
+  const source = {
+    reads: 0,
+    get: async () => keys[Math.min(source.reads++, keys.length - 1)],
+    refresh: async () => keys[Math.min(source.reads++, keys.length - 1)],
+  };
+  return source;
+};
+
+function deps(overrides: Partial<SubmitDeps> = {}, apiKey: SecretSource = keySource(['up-key']), timeoutMs = 2000): SubmitDeps {
+  return {
+    tasks: store,
+    upstream: createUpstreamClient({ baseUrl: upstream.url, apiKey, timeoutMs }),
+    callbackBaseUrl: CALLBACK_BASE,
+    lifecycle: { reconcileAfterSeconds: 120, deadlineSeconds: 7200, retentionDays: 90 },
+    now: () => 1_700_000_000,
+    log: silentLog,
+    ...overrides,
+  };
+}
+
+const request = { user_prompt: 'add cat', expand_prompt: true };
+
+beforeAll(async () => {
+  tables = await createTestTables();
+  upstream = await startScriptedUpstream();
+  store = createTaskStore({ client: tables.doc, tasksTable: tables.names.tasks, idempotencyTable: tables.names.idempotency });
+});
+afterAll(async () => {
+  await upstream.close();
+  tables.destroy();
+});
+beforeEach(() => {
+  upstream.received.length = 0;
+  upstream.fallback = { status: 200, body: fixture('submit-raw-pending.json') };
+});
+
+describe('extend', () => {
+  it('writes the task, calls the upstream with its own callback URL, and records the upstream id', async () => {
+    const view = await submitGeneration(deps(), {
+      ownerId: 'client-a',
+      parentTaskId: PARENT,
+      request: { ...request, notify_hook: 'https://client.example.com/hook', image_url: 'https://img.example.com/a.png' },
+    });
+    expect(view).toMatchObject({ task_status: 'pending', parent_task_id: PARENT, prompt: 'add cat', created_at: 1_700_000_000 });
+    expect(view.task_id).not.toBe(PARENT);
+
+    expect(upstream.received).toHaveLength(1);
+    const sent = upstream.received[0];
+    expect(sent.method).toBe('POST');
+    expect(sent.path).toBe(`/luma/generations/${PARENT}/extend`);
+    expect(sent.headers.authorization).toBe('Bearer up-key');
+    expect(sent.headers['content-type']).toBe('application/json');
+    expect(sent.headers.accept).toBe('application/json');
+    expect(sent.body).toMatchObject({ user_prompt: 'add cat', expand_prompt: true, image_url: 'https://img.example.com/a.png' });
+    const hook = new URL(sent.body.notify_hook);
+    expect(`${hook.origin}${hook.pathname}`.startsWith(`${CALLBACK_BASE}/luma/callbacks/${view.task_id}.`)).toBe(true);
+
+    const stored = await store.get(view.task_id);
+    const secret = sent.body.notify_hook.split('.').pop();
+    expect(stored).toMatchObject({
+      owner_id: 'client-a',
+      parent_task_id: PARENT,
+      parent_upstream_id: PARENT,
+      upstream_id: '749d328e-4fd0-43a8-8c89-32394d60da69',
+      upstream_state: 'pending',
+      task_status: 'pending',
+      notify_hook: 'https://client.example.com/hook',
+      callback_token_hash: sha256Hex(secret),
+    });
+    // Only the hash of the token is kept.
+    expect(JSON.stringify(stored)).not.toContain(secret);
+  });
+
+  it('records the task before it calls the upstream', async () => {
+    upstream.script({ status: 200, body: fixture('submit-wrapped.json'), delayMs: 300 });
+    const pending = submitGeneration(deps(), { ownerId: 'client-a', parentTaskId: PARENT, request });
+    while (upstream.received.length === 0) await new Promise((r) => setTimeout(r, 10));
+    const taskId = upstream.received[0].body.notify_hook.split('/').pop().split('.')[0];
+    expect(await store.get(taskId)).toMatchObject({ task_status: 'submitting', status_rank: 0 });
+    expect(await pending).toMatchObject({ task_id: taskId, task_status: 'pending' });
+  });
+
+  it('accepts the wrapped shape', async () => {
+    upstream.script({ status: 200, body: fixture('wrapped-processing.json') });
+    const view = await submitGeneration(deps(), { ownerId: 'client-a', parentTaskId: PARENT, request });
+    expect(view.task_status).toBe('processing');
+    expect((await store.get(view.task_id))?.upstream_state).toBe('processing');
+  });
+
+  it('keeps an unknown upstream state raw and counts the task as accepted', async () => {
+    upstream.script({ status: 200, body: { ...fixture('submit-raw-pending.json'), state: 'levitating' } });
+    const view = await submitGeneration(deps(), { ownerId: 'client-a', parentTaskId: PARENT, request });
+    expect(view.task_status).toBe('pending');
+    expect((await store.get(view.task_id))?.upstream_state).toBe('levitating');
+  });
+
+  it.each([
+    [{ status: 500, body: fixture('error-500-panic.json') }, 502, /HTTP 500: Panic detected/],
+    [{ status: 429, body: { detail: 'slow down' }, headers: { 'Retry-After': '9' } }, 503, /throttling/],
+    [{ status: 400, body: fixture('error-400-detail-object.json') }, 400, /invalid request body/],
+    [{ status: 404, body: { detail: 'generation not found' } }, 404, /does not know that generation/],
+    [{ status: 200, body: '<html>oops</html>' }, 502, /not JSON/],
+    [{ status: 200, body: { unexpected: true } }, 502, /unexpected body/],
+    [{ reset: true }, 502, /closed the connection/],
+    [{ delayMs: 1500 }, 504, /did not answer within 0.5 s/],
+  ])('fails the task, keeps it, and answers the mapped error for %j', async (answer, status, message) => {
+    upstream.script(answer);
+    const error = await submitGeneration(deps({}, keySource(['up-key']), 500), { ownerId: 'client-a', parentTaskId: PARENT, request }).catch((e) => e);
+    expect(error).toMatchObject({ status });
+    expect(error.message).toMatch(message);
+    const taskId = upstream.received[0].body.notify_hook.split('/').pop().split('.')[0];
+    const stored = await store.get(taskId);
+    expect(stored).toMatchObject({ task_status: 'failed' });
+    expect(stored?.failure_reason).toMatch(message);
+    if (status === 503) expect(error.headers).toEqual({ 'Retry-After': '9' });
+  });
+
+  it('answers 503 when the upstream is unreachable', async () => {
+    const closed = await startScriptedUpstream();
+    await closed.close();
+    const error = await submitGeneration(
+      { ...deps(), upstream: createUpstreamClient({ baseUrl: closed.url, apiKey: keySource(['k']), timeoutMs: 1000 }) },
+      { ownerId: 'client-a', parentTaskId: PARENT, request },
+    ).catch((e) => e);
+    expect(error).toMatchObject({ status: 503, message: 'the upstream is unreachable; retry later' });
+  });
+
+  it('re-reads the key once after a 401 and succeeds with the new one', async () => {
+    upstream.script({ status: 401, body: fixture('error-401-detail-string.json') });
+    const source = keySource(['old-key', 'new-key']);
+    const view = await submitGeneration(deps({}, source), { ownerId: 'client-a', parentTaskId: PARENT, request });
+    expect(view.task_status).toBe('pending');
+    expect(upstream.received.map((r) => r.headers.authorization)).toEqual(['Bearer old-key', 'Bearer new-key']);
+    expect(source.reads).toBe(2);
+  });
+
+  it('gives up after one refresh when the key is still refused, without leaking it', async () => {
+    upstream.script({ status: 401, body: fixture('error-401-detail-object.json') }, { status: 401, body: fixture('error-401-detail-object.json') });
+    const error = await submitGeneration(deps({}, keySource(['k1', 'k2'])), { ownerId: 'client-a', parentTaskId: PARENT, request }).catch((e) => e);
+    expect(error).toMatchObject({ status: 502 });
+    expect(upstream.received).toHaveLength(2);
+    expect(error.message).not.toMatch(/k1|k2/);
+  });
+});
+
+describe('the parent to extend', () => {
+  it("resolves the caller's own completed task to its upstream id", async () => {
+    const parent = taskItem({ owner_id: 'client-a', task_status: 'completed', status_rank: 3, upstream_id: 'up-parent-1' });
+    await store.create(parent);
+    const view = await submitGeneration(deps(), { ownerId: 'client-a', parentTaskId: parent.task_id, request });
+    expect(view.parent_task_id).toBe(parent.task_id);
+    expect(upstream.received[0].path).toBe('/luma/generations/up-parent-1/extend');
+  });
+
+  it("refuses another client's task as not found, and calls nothing", async () => {
+    const parent = taskItem({ owner_id: 'client-b', task_status: 'completed', status_rank: 3, upstream_id: 'up-parent-2' });
+    await store.create(parent);
+    await expect(submitGeneration(deps(), { ownerId: 'client-a', parentTaskId: parent.task_id, request })).rejects.toMatchObject({
+      status: 404,
+      message: `task ${parent.task_id} was not found`,
+    });
+    expect(upstream.received).toHaveLength(0);
+  });
+
+  it('refuses a task that is not completed yet', async () => {
+    const parent = taskItem({ owner_id: 'client-a', task_status: 'processing', status_rank: 2, upstream_id: 'up-parent-3' });
+    await store.create(parent);
+    await expect(submitGeneration(deps(), { ownerId: 'client-a', parentTaskId: parent.task_id, request })).rejects.toMatchObject({
+      status: 409,
+      message: `task ${parent.task_id} is processing; only a completed task can be extended`,
+    });
+  });
+});
+
+describe('Idempotency-Key', () => {
+  it('returns the same task for the same key and body, and calls the upstream once', async () => {
+    const key = randomUUID();
+    const first = await submitGeneration(deps(), { ownerId: 'client-a', parentTaskId: PARENT, request, idempotencyKey: key });
+    const again = await submitGeneration(deps(), { ownerId: 'client-a', parentTaskId: PARENT, request, idempotencyKey: key });
+    expect(again).toEqual(first);
+    expect(upstream.received).toHaveLength(1);
+  });
+
+  it('calls the upstream once for concurrent retries', async () => {
+    const key = randomUUID();
+    upstream.fallback = { status: 200, body: fixture('submit-raw-pending.json'), delayMs: 100 };
+    const views = await Promise.all(
+      Array.from({ length: 5 }, () => submitGeneration(deps(), { ownerId: 'client-a', parentTaskId: PARENT, request, idempotencyKey: key })),
+    );
+    expect(new Set(views.map((v) => v.task_id)).size).toBe(1);
+    expect(upstream.received).toHaveLength(1);
+  });
+
+  it('refuses the same key with a different body', async () => {
+    const key = randomUUID();
+    await submitGeneration(deps(), { ownerId: 'client-a', parentTaskId: PARENT, request, idempotencyKey: key });
+    await expect(
+      submitGeneration(deps(), { ownerId: 'client-a', parentTaskId: PARENT, request: { user_prompt: 'add dog' }, idempotencyKey: key }),
+    ).rejects.toMatchObject({ status: 409, code: 40901 });
+    expect(upstream.received).toHaveLength(1);
+  });
+
+  it('scopes keys per client', async () => {
+    const key = randomUUID();
+    const a = await submitGeneration(deps(), { ownerId: 'client-a', parentTaskId: PARENT, request, idempotencyKey: key });
+    const b = await submitGeneration(deps(), { ownerId: 'client-b', parentTaskId: PARENT, request, idempotencyKey: key });
+    expect(a.task_id).not.toBe(b.task_id);
+  });
+
+  it('lets a retry run again after a failed attempt', async () => {
+    const key = randomUUID();
+    upstream.script({ status: 500, body: fixture('error-500-panic.json') });
+    await expect(submitGeneration(deps(), { ownerId: 'client-a', parentTaskId: PARENT, request, idempotencyKey: key })).rejects.toMatchObject({ status: 502 });
+    const retried = await submitGeneration(deps(), { ownerId: 'client-a', parentTaskId: PARENT, request, idempotencyKey: key });
+    expect(retried.task_status).toBe('pending');
+    expect(upstream.received).toHaveLength(2);
+  });
+});
+
+describe('DynamoDB faults', () => {
+  it('answers 503 and calls no upstream when the task cannot be written', async () => {
+    const broken = createTaskStore({ client: tables.doc, tasksTable: 'no-such-table', idempotencyTable: tables.names.idempotency });
+    await expect(submitGeneration(deps({ tasks: broken }), { ownerId: 'client-a', parentTaskId: PARENT, request })).rejects.toMatchObject({
+      status: 503,
+      message: 'the task store is unavailable; retry in a few seconds',
+    });
+    expect(upstream.received).toHaveLength(0);
+  });
+
+  it('still answers with the task when recording the upstream answer fails', async () => {
+    // DynamoDB Local cannot be made to fail one call on demand: force it.
+    const flaky: TaskStore = { ...store, advance: async () => Promise.reject(new Error('ProvisionedThroughputExceeded')) };
+    const errors: unknown[] = [];
+    const view = await submitGeneration(deps({ tasks: flaky, log: { ...silentLog, error: (...args) => void errors.push(args) } }), {
+      ownerId: 'client-a',
+      parentTaskId: PARENT,
+      request,
+    });
+    expect(view.task_status).toBe('pending');
+    // Not lost: the task is stored (as submitting), and its callbacks will carry it forward.
+    expect(await store.get(view.task_id)).toMatchObject({ task_status: 'submitting' });
+    expect(errors).toHaveLength(1);
+  });
+});
+
+describe('create', () => {
+  it('posts to /luma/generations with no parent', async () => {
+    const view = await submitGeneration(deps(), { ownerId: 'client-a', request });
+    expect(view.parent_task_id).toBeNull();
+    expect(upstream.received[0].path).toBe('/luma/generations');
+    expect((await store.get(view.task_id))?.kind).toBe('create');
+  });
+});

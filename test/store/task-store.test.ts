@@ -1,0 +1,99 @@
+/** The task store against DynamoDB Local: conditional writes keep state moving forward only. */
+import { randomUUID } from 'node:crypto';
+import { taskItem } from '../support/tasks';
+import { STATUS_RANK } from '#domain/task';
+import { createTaskStore, IdempotencyKeyTaken, type TaskStore } from '#domain/task-store';
+import { createTestTables, type TestTables } from '../support/dynamo';
+
+let tables: TestTables;
+let store: TaskStore;
+
+beforeAll(async () => {
+  tables = await createTestTables();
+  store = createTaskStore({ client: tables.doc, tasksTable: tables.names.tasks, idempotencyTable: tables.names.idempotency });
+});
+afterAll(() => tables.destroy());
+
+
+describe('task store', () => {
+  it('creates a task, and refuses a second write of the same id', async () => {
+    const task = taskItem();
+    await store.create(task);
+    expect(await store.get(task.task_id)).toEqual(task);
+    await expect(store.create(task)).rejects.toMatchObject({ status: 503 });
+  });
+
+  it('moves forward and records what the upstream said', async () => {
+    const task = taskItem();
+    await store.create(task);
+    const pending = await store.advance(task.task_id, { status: 'pending', at: 1001, upstreamId: 'up-1', upstreamState: 'queued' });
+    expect(pending).toMatchObject({ applied: true, task: { task_status: 'pending', status_rank: 1, upstream_id: 'up-1', upstream_state: 'queued', updated_at: 1001 } });
+    const done = await store.advance(task.task_id, { status: 'completed', at: 1002, videoUrl: 'https://v/1.mp4', thumbnailUrl: 'https://v/t.jpg' });
+    expect(done.applied).toBe(true);
+    expect(done.task).toMatchObject({ task_status: 'completed', video_url: 'https://v/1.mp4', thumbnail_url: 'https://v/t.jpg' });
+    // Terminal tasks leave the sparse open-task index.
+    expect(done.task).not.toHaveProperty('open_shard');
+    expect(done.task).not.toHaveProperty('check_after');
+  });
+
+  it('never moves backward or sideways, and returns the current task', async () => {
+    const task = taskItem();
+    await store.create(task);
+    await store.advance(task.task_id, { status: 'processing', at: 1001 });
+    for (const status of ['submitting', 'pending', 'processing'] as const) {
+      const result = await store.advance(task.task_id, { status, at: 1002 });
+      expect(result.applied).toBe(false);
+      expect(result.task).toMatchObject({ task_id: task.task_id, task_status: 'processing', updated_at: 1001 });
+    }
+    await store.advance(task.task_id, { status: 'failed', at: 1003, failureReason: 'moderation' });
+    const late = await store.advance(task.task_id, { status: 'completed', at: 1004, videoUrl: 'https://v/1.mp4' });
+    expect(late.applied).toBe(false);
+    expect(await store.get(task.task_id)).toMatchObject({ task_status: 'failed', status_rank: STATUS_RANK.failed, failure_reason: 'moderation' });
+  });
+
+  it('refuses an update carrying another upstream id', async () => {
+    const task = taskItem();
+    await store.create(task);
+    await store.advance(task.task_id, { status: 'pending', at: 1001, upstreamId: 'up-1' });
+    const forged = await store.advance(task.task_id, { status: 'completed', at: 1002, upstreamId: 'up-2', videoUrl: 'https://evil/v.mp4' });
+    expect(forged.applied).toBe(false);
+    expect(await store.get(task.task_id)).toMatchObject({ task_status: 'pending', upstream_id: 'up-1' });
+  });
+
+  it('does not create a task by updating an unknown id', async () => {
+    const result = await store.advance(randomUUID(), { status: 'completed', at: 1, videoUrl: 'https://v' });
+    expect(result).toEqual({ applied: false, task: undefined });
+  });
+
+  it('attaches the upstream id only when none is recorded', async () => {
+    const task = taskItem();
+    await store.create(task);
+    await store.attachUpstreamId(task.task_id, 'up-1', 1001);
+    await store.attachUpstreamId(task.task_id, 'up-2', 1002);
+    expect((await store.get(task.task_id))?.upstream_id).toBe('up-1');
+  });
+
+  it('claims an Idempotency-Key with its task, atomically', async () => {
+    const first = taskItem();
+    const record = { pk: `client-a#${randomUUID()}`, fingerprint: 'f1', task_id: first.task_id, created_at: 1000, expires_at: 1000 + 86400 };
+    await store.create(first, record);
+    const second = taskItem();
+    const error = await store.create(second, { ...record, task_id: second.task_id }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(IdempotencyKeyTaken);
+    expect((error as IdempotencyKeyTaken).record).toEqual(record);
+    // The losing task was not written.
+    expect(await store.get(second.task_id)).toBeUndefined();
+  });
+
+  it('reuses an expired key, and releases a key only for its own task', async () => {
+    const first = taskItem();
+    const pk = `client-a#${randomUUID()}`;
+    await store.create(first, { pk, fingerprint: 'f1', task_id: first.task_id, created_at: 1000, expires_at: 1500 });
+    const second = taskItem();
+    await store.create(second, { pk, fingerprint: 'f2', task_id: second.task_id, created_at: 2000, expires_at: 3000 });
+    await store.releaseIdempotencyKey(pk, first.task_id);
+    expect((await store.getIdempotencyRecord(pk))?.task_id).toBe(second.task_id);
+    await store.releaseIdempotencyKey(pk, second.task_id);
+    expect(await store.getIdempotencyRecord(pk)).toBeUndefined();
+  });
+});
