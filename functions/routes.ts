@@ -27,6 +27,30 @@ export const routes: readonly RouteDefinition[] = [
     jsonBody: true,
     summary: 'Extend a video: a task this gateway issued to you, or an upstream generation id',
   },
+  {
+    functionName: 'create',
+    method: 'POST',
+    path: '/luma/generations',
+    auth: 'client',
+    jsonBody: true,
+    summary: 'Create a video from a prompt (and optional key frames)',
+  },
+  {
+    functionName: 'get-task',
+    method: 'GET',
+    path: '/luma/generations/{task_id}',
+    auth: 'client',
+    jsonBody: false,
+    summary: 'Read one of your tasks',
+  },
+  {
+    functionName: 'callback',
+    method: 'POST',
+    path: '/luma/callbacks/{token}',
+    auth: 'none',
+    jsonBody: true,
+    summary: "The upstream's notification of a task change (the per-task token is the credential)",
+  },
 ];
 
 /** Largest request body accepted, in bytes (two base64 images and a prompt fit). */

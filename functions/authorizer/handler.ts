@@ -6,7 +6,7 @@
 import type { APIGatewayAuthorizerResult, APIGatewayTokenAuthorizerEvent } from 'aws-lambda';
 import type { ClientStore } from '#domain/client-store';
 import { clientStoreFromEnv } from '#domain/wiring';
-import { logger } from '#http/logger';
+import { logger } from '#domain/logger';
 
 /** API Gateway answers 401 when an authorizer throws exactly this. */
 const UNAUTHORIZED = 'Unauthorized';

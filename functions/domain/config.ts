@@ -19,6 +19,8 @@ export const ENV = {
   reconcileAfterSeconds: 'RECONCILE_AFTER_SECONDS',
   /** Seconds after which an unfinished task is failed. */
   taskDeadlineSeconds: 'TASK_DEADLINE_SECONDS',
+  /** Most tasks the reconciler looks at in one run. */
+  reconcileMaxTasks: 'RECONCILE_MAX_TASKS',
   /** Days a task is kept before DynamoDB TTL removes it. */
   taskRetentionDays: 'TASK_RETENTION_DAYS',
 } as const;

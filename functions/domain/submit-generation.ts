@@ -190,7 +190,8 @@ export async function submitGeneration(deps: SubmitDeps, command: SubmitCommand)
 async function recordFailure(deps: SubmitDeps, task: TaskItem, idempotency: IdempotencyRecord | undefined, error: unknown): Promise<void> {
   const reason = isGatewayError(error) ? error.message : 'the upstream call failed';
   try {
-    await deps.tasks.advance(task.task_id, { status: 'failed', at: deps.now(), failureReason: reason });
+    // Only a task still `submitting`: a callback may already have moved it on (the upstream did accept it).
+    await deps.tasks.advance(task.task_id, { status: 'failed', at: deps.now(), failureReason: reason, onlyFrom: 'submitting' });
     // A failed attempt frees its key, so the client's retry runs again.
     if (idempotency !== undefined) await deps.tasks.releaseIdempotencyKey(idempotency.pk, task.task_id);
   } catch (storeError) {

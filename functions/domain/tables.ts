@@ -1,5 +1,5 @@
 /**
- * The DynamoDB tables, defined once. The CDK stack (lib/task-table.ts), the
+ * The DynamoDB tables, defined once. The CDK stack (lib/tables.ts), the
  * local stack and the tests all build their tables from these definitions, so
  * a key or index can never differ between AWS and a developer's machine.
  */
@@ -28,6 +28,9 @@ export interface TableDefinition {
   readonly globalSecondaryIndexes: readonly IndexDefinition[];
 }
 
+/** The sparse index of open tasks the reconciler reads. */
+export const OPEN_TASKS_INDEX = 'open-tasks';
+
 /** Number of partitions of the sparse open-task index (avoids one hot key). */
 export const OPEN_TASK_SHARDS = 4;
 
@@ -44,7 +47,7 @@ export const tasksTable: TableDefinition = {
     {
       // Sparse: only open tasks carry open_shard, so the reconciler reads
       // exactly the tasks it may have to act on, never the whole table.
-      indexName: 'open-tasks',
+      indexName: OPEN_TASKS_INDEX,
       partitionKey: { name: 'open_shard', type: 'S' },
       sortKey: { name: 'check_after', type: 'N' },
       nonKeyAttributes: ['upstream_id', 'task_status', 'created_at', 'deadline_at', 'owner_id'],

@@ -2,10 +2,11 @@
  * The task store: every task write is a single conditional DynamoDB request,
  * so state only moves forward even when updates race (no read-then-write).
  */
-import { DeleteCommand, GetCommand, PutCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { guarded, isConditionFailure } from './dynamo';
 import { ExpectedOutcome } from './errors';
+import { OPEN_TASKS_INDEX } from './tables';
 import { STATUS_RANK, TERMINAL_RANK, type TaskItem, type TaskStatus } from './task';
 
 /** An Idempotency-Key record, written in the same transaction as its task. */
@@ -35,6 +36,19 @@ export interface TaskUpdate {
   readonly thumbnailUrl?: string;
   readonly lastFrameUrl?: string;
   readonly failureReason?: string;
+  /** Apply only while the task still has this status (a failed submission must not fail a task a callback moved on). */
+  readonly onlyFrom?: TaskStatus;
+}
+
+/** An open task as the sparse open-task index projects it. */
+export interface OpenTask {
+  readonly task_id: string;
+  readonly task_status: TaskStatus;
+  readonly upstream_id?: string;
+  readonly owner_id: string;
+  readonly created_at: number;
+  readonly deadline_at: number;
+  readonly check_after: number;
 }
 
 export type AdvanceResult =
@@ -52,6 +66,12 @@ export interface TaskStore {
   advance(taskId: string, update: TaskUpdate): Promise<AdvanceResult>;
   /** Records the upstream id when nothing recorded one yet (a callback may have). */
   attachUpstreamId(taskId: string, upstreamId: string, at: number): Promise<void>;
+  /** Keeps an upstream state the gateway does not know, without moving the task. */
+  recordUpstreamState(taskId: string, upstreamId: string, upstreamState: string, at: number): Promise<boolean>;
+  /** Open tasks of one index shard whose check is due, oldest check first. */
+  dueForCheck(shard: string, now: number, limit: number): Promise<OpenTask[]>;
+  /** Sets when the reconciler next looks at an open task (no-op once it is closed). */
+  deferCheck(taskId: string, checkAfter: number): Promise<void>;
 }
 
 export interface TaskStoreOptions {
@@ -92,6 +112,10 @@ export function advanceExpression(update: TaskUpdate) {
     set.push('#upstream = :upstream');
     condition += ' AND (attribute_not_exists(#upstream) OR #upstream = :upstream)';
   }
+  if (update.onlyFrom !== undefined) {
+    values[':from'] = update.onlyFrom;
+    condition += ' AND #status = :from';
+  }
   if (rank === TERMINAL_RANK) {
     names['#shard'] = 'open_shard';
     names['#check'] = 'check_after';
@@ -99,6 +123,16 @@ export function advanceExpression(update: TaskUpdate) {
   }
   const expression = `SET ${set.join(', ')}${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`;
   return { UpdateExpression: expression, ConditionExpression: condition, ExpressionAttributeNames: names, ExpressionAttributeValues: values };
+}
+
+async function ignoringConditionFailure(operation: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await operation();
+    return true;
+  } catch (error) {
+    if (!isConditionFailure(error)) throw error;
+    return false;
+  }
 }
 
 export function createTaskStore({ client, tasksTable, idempotencyTable }: TaskStoreOptions): TaskStore {
@@ -151,18 +185,16 @@ export function createTaskStore({ client, tasksTable, idempotencyTable }: TaskSt
 
     releaseIdempotencyKey: (pk, taskId) =>
       guarded(async () => {
-        try {
-          await client.send(
+        await ignoringConditionFailure(() =>
+          client.send(
             new DeleteCommand({
               TableName: idempotencyTable,
               Key: { pk },
               ConditionExpression: 'task_id = :task',
               ExpressionAttributeValues: { ':task': taskId },
             }),
-          );
-        } catch (error) {
-          if (!isConditionFailure(error)) throw error;
-        }
+          ),
+        );
       }),
 
     advance: (taskId, update) =>
@@ -188,8 +220,8 @@ export function createTaskStore({ client, tasksTable, idempotencyTable }: TaskSt
 
     attachUpstreamId: (taskId, upstreamId, at) =>
       guarded(async () => {
-        try {
-          await client.send(
+        await ignoringConditionFailure(() =>
+          client.send(
             new UpdateCommand({
               TableName: tasksTable,
               Key: { task_id: taskId },
@@ -197,10 +229,53 @@ export function createTaskStore({ client, tasksTable, idempotencyTable }: TaskSt
               ConditionExpression: 'attribute_exists(task_id) AND attribute_not_exists(upstream_id)',
               ExpressionAttributeValues: { ':upstream': upstreamId, ':at': at },
             }),
-          );
-        } catch (error) {
-          if (!isConditionFailure(error)) throw error;
-        }
+          ),
+        );
+      }),
+
+    recordUpstreamState: (taskId, upstreamId, upstreamState, at) =>
+      guarded(() =>
+        ignoringConditionFailure(() =>
+          client.send(
+            new UpdateCommand({
+              TableName: tasksTable,
+              Key: { task_id: taskId },
+              UpdateExpression: 'SET upstream_state = :state, upstream_id = :upstream, updated_at = :at',
+              ConditionExpression:
+                'attribute_exists(task_id) AND status_rank < :terminal AND (attribute_not_exists(upstream_id) OR upstream_id = :upstream)',
+              ExpressionAttributeValues: { ':state': upstreamState, ':upstream': upstreamId, ':at': at, ':terminal': TERMINAL_RANK },
+            }),
+          ),
+        ),
+      ),
+
+    dueForCheck: (shard, now, limit) =>
+      guarded(async () => {
+        const { Items } = await client.send(
+          new QueryCommand({
+            TableName: tasksTable,
+            IndexName: OPEN_TASKS_INDEX,
+            KeyConditionExpression: 'open_shard = :shard AND check_after <= :now',
+            ExpressionAttributeValues: { ':shard': shard, ':now': now },
+            Limit: limit,
+          }),
+        );
+        return (Items ?? []) as OpenTask[];
+      }),
+
+    deferCheck: (taskId, checkAfter) =>
+      guarded(async () => {
+        await ignoringConditionFailure(() =>
+          client.send(
+            new UpdateCommand({
+              TableName: tasksTable,
+              Key: { task_id: taskId },
+              UpdateExpression: 'SET check_after = :next',
+              ConditionExpression: 'attribute_exists(open_shard)',
+              ExpressionAttributeValues: { ':next': checkAfter },
+            }),
+          ),
+        );
       }),
   };
 }

@@ -5,7 +5,7 @@
  * Submissions are never retried blindly: a retry could start a second
  * generation. The one retry is after a 401, with a freshly read key.
  */
-import { ErrorCode, GatewayError } from './errors';
+import { ErrorCode, GatewayError, type ErrorCodeValue } from './errors';
 import type { SecretSource } from './secret-cache';
 import { parseUpstreamGeneration, type UpstreamGeneration } from './upstream-response';
 
@@ -64,26 +64,33 @@ function retryAfterHeader(value: string | null): Record<string, string> {
   return Number.isFinite(seconds) && seconds >= 0 ? { 'Retry-After': String(Math.min(seconds, 3600)) } : {};
 }
 
+/** An upstream HTTP error answer, as the client is told of it; keeps the upstream's status for callers such as the reconciler. */
+export class UpstreamHttpError extends GatewayError {
+  constructor(
+    status: number,
+    code: ErrorCodeValue,
+    message: string,
+    readonly upstreamStatus: number,
+    headers: Readonly<Record<string, string>> = {},
+  ) {
+    super(status, code, message, headers);
+  }
+}
+
 /** Maps an upstream HTTP error answer onto what the client is told. */
-export function upstreamHttpError(status: number, bodyText: string, retryAfter: string | null = null): GatewayError {
+export function upstreamHttpError(status: number, bodyText: string, retryAfter: string | null = null): UpstreamHttpError {
   const reason = upstreamReason(bodyText);
   const said = reason ? `: ${reason}` : '';
-  if (status === 400 || status === 422) {
-    return new GatewayError(400, ErrorCode.validation, `the upstream rejected the request${said}`);
-  }
-  if (status === 404) {
-    return new GatewayError(404, ErrorCode.notFound, `the upstream does not know that generation${said}`);
-  }
+  const error = (httpStatus: number, code: ErrorCodeValue, message: string, headers?: Record<string, string>) =>
+    new UpstreamHttpError(httpStatus, code, message, status, headers);
+  if (status === 400 || status === 422) return error(400, ErrorCode.validation, `the upstream rejected the request${said}`);
+  if (status === 404) return error(404, ErrorCode.notFound, `the upstream does not know that generation${said}`);
   if (status === 401 || status === 403) {
-    return new GatewayError(502, ErrorCode.upstreamBadResponse, `the upstream rejected the gateway's credentials (HTTP ${status}); the operator must update the upstream key`);
+    return error(502, ErrorCode.upstreamBadResponse, `the upstream rejected the gateway's credentials (HTTP ${status}); the operator must update the upstream key`);
   }
-  if (status === 429) {
-    return new GatewayError(503, ErrorCode.dependencyUnavailable, `the upstream is throttling requests${said}; retry later`, retryAfterHeader(retryAfter));
-  }
-  if (status === 503) {
-    return new GatewayError(503, ErrorCode.dependencyUnavailable, `the upstream is unavailable (HTTP 503)${said}`, retryAfterHeader(retryAfter));
-  }
-  return new GatewayError(502, ErrorCode.upstreamBadResponse, `the upstream answered HTTP ${status}${said}`);
+  if (status === 429) return error(503, ErrorCode.dependencyUnavailable, `the upstream is throttling requests${said}; retry later`, retryAfterHeader(retryAfter));
+  if (status === 503) return error(503, ErrorCode.dependencyUnavailable, `the upstream is unavailable (HTTP 503)${said}`, retryAfterHeader(retryAfter));
+  return error(502, ErrorCode.upstreamBadResponse, `the upstream answered HTTP ${status}${said}`);
 }
 
 /** Maps a failed fetch (timeout, reset, refused) onto what the client is told. */

@@ -6,7 +6,9 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ENV, numberEnv, requireEnv } from './config';
 import { documentClient } from './dynamo';
 import { createSecretCache } from './secret-cache';
-import type { Lifecycle } from './submit-generation';
+import { logger } from './logger';
+import { generationRequestSchema } from './schemas';
+import type { Lifecycle, SubmitDeps } from './submit-generation';
 import { createTaskStore, type TaskStore } from './task-store';
 import { createUpstreamClient, type UpstreamClient } from './upstream-client';
 import { createClientStore, type ClientStore } from './client-store';
@@ -54,3 +56,17 @@ export const lifecycleFromEnv = once((): Lifecycle => ({
 }));
 
 export const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+/** The request body schema; only the local stack lets hooks use plain http on loopback. */
+export const generationRequestSchemaFromEnv = once(() =>
+  generationRequestSchema({ allowLoopbackHttp: process.env[ENV.allowLoopbackHooks] === 'true' }),
+);
+
+export const submitDepsFromEnv = once((): SubmitDeps => ({
+  tasks: taskStoreFromEnv(),
+  upstream: upstreamFromEnv(),
+  callbackBaseUrl: requireEnv(ENV.callbackBaseUrl),
+  lifecycle: lifecycleFromEnv(),
+  now: nowSeconds,
+  log: logger,
+}));

@@ -9,20 +9,27 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import * as z from 'zod/mini';
 import { badRequest, unauthorized } from '#domain/errors';
-import { validate } from '#domain/schemas';
+import { idempotencyKeySchema, validate } from '#domain/schemas';
 import { MAX_BODY_BYTES } from '../routes';
 import { successResponse } from './envelope';
-import { logger } from './logger';
+import { logger } from '#domain/logger';
 import { errorEnvelope, jsonBody, type JsonEvent } from './middleware';
 
 export type RouteLogic = (event: JsonEvent, context: Context) => Promise<unknown>;
 
-export function apiHandler(logic: RouteLogic, options: { jsonBody: boolean }) {
+export interface ApiHandlerOptions {
+  /** The route takes a JSON body. */
+  readonly jsonBody: boolean;
+  /** Parse the JSON body whatever its Content-Type (upstream callbacks). */
+  readonly anyContentType?: boolean;
+}
+
+export function apiHandler(logic: RouteLogic, options: ApiHandlerOptions) {
   const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(httpHeaderNormalizer())
     .use(errorEnvelope(logger));
-  if (options.jsonBody) handler.use(jsonBody({ maxBytes: MAX_BODY_BYTES }));
+  if (options.jsonBody) handler.use(jsonBody({ maxBytes: MAX_BODY_BYTES, anyContentType: options.anyContentType }));
   return handler.handler(async (event, context) => {
     logger.appendKeys({ request_id: event.requestContext?.requestId });
     const data = await logic(event as unknown as JsonEvent, context);
@@ -44,7 +51,8 @@ export function callerId(event: JsonEvent): string {
   return clientId;
 }
 
-/** Headers arrive lower-cased (httpHeaderNormalizer). */
-export function header(event: JsonEvent, name: string): string | undefined {
-  return event.headers?.[name.toLowerCase()] ?? undefined;
+/** The optional Idempotency-Key header, validated (headers arrive lower-cased by httpHeaderNormalizer). */
+export function idempotencyKey(event: JsonEvent): string | undefined {
+  const value = event.headers?.['idempotency-key'];
+  return value === undefined ? undefined : parseOrThrow(idempotencyKeySchema, value, 'Idempotency-Key header');
 }

@@ -14,12 +14,18 @@ export type JsonEvent = Omit<APIGatewayProxyEvent, 'body'> & { body: unknown };
 
 const JSON_CONTENT_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 
-export function jsonBody({ maxBytes }: { maxBytes: number }): middy.MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult> {
+export interface JsonBodyOptions {
+  readonly maxBytes: number;
+  /** Parse the body as JSON whatever Content-Type says (for senders we do not control, such as the upstream). */
+  readonly anyContentType?: boolean;
+}
+
+export function jsonBody({ maxBytes, anyContentType = false }: JsonBodyOptions): middy.MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult> {
   return {
     before: (request) => {
       const event = request.event;
       const contentType = event.headers?.['content-type'] ?? event.headers?.['Content-Type'];
-      if (contentType === undefined || !JSON_CONTENT_TYPE.test(contentType)) {
+      if (!anyContentType && (contentType === undefined || !JSON_CONTENT_TYPE.test(contentType))) {
         throw new GatewayError(415, ErrorCode.unsupportedMediaType, `Content-Type must be application/json${contentType ? `, got ${contentType.slice(0, 80)}` : ''}`);
       }
       const raw = event.body ?? '';

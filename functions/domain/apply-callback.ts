@@ -1,0 +1,77 @@
+/**
+ * The upstream's notification of a task change, applied as one conditional
+ * update: forward only, and only for the generation this task belongs to.
+ * Duplicates, late and out-of-order callbacks are answered 200 and change
+ * nothing, so the upstream stops retrying.
+ */
+import { parseCallbackToken, secretMatchesHash } from './credentials';
+import { badRequest, ErrorCode, GatewayError, notFound } from './errors';
+import type { LogSink } from './log-sink';
+import type { TaskStatus } from './task';
+import type { TaskStore, TaskUpdate } from './task-store';
+import { parseUpstreamGeneration, type UpstreamGeneration } from './upstream-response';
+
+export interface CallbackDeps {
+  readonly tasks: TaskStore;
+  readonly now: () => number;
+  readonly log: LogSink;
+}
+
+export interface CallbackOutcome {
+  readonly task_id: string;
+  /** The task's status after this callback. */
+  readonly task_status: TaskStatus;
+  /** False for a duplicate, late or out-of-order callback: nothing changed. */
+  readonly applied: boolean;
+}
+
+/** The forward move an upstream report asks for (shared with the reconciler). */
+export function updateFromGeneration(generation: UpstreamGeneration & { status: TaskStatus }, at: number): TaskUpdate {
+  return {
+    status: generation.status,
+    at,
+    upstreamId: generation.id,
+    upstreamState: generation.rawState,
+    videoUrl: generation.videoUrl,
+    videoRawUrl: generation.videoRawUrl,
+    thumbnailUrl: generation.thumbnailUrl,
+    lastFrameUrl: generation.lastFrameUrl,
+    failureReason: generation.status === 'failed' ? (generation.failureReason ?? 'the upstream reported a failure without a reason') : undefined,
+  };
+}
+
+const unknownCallback = () => notFound('unknown callback');
+
+export async function applyCallback(deps: CallbackDeps, token: string, body: unknown): Promise<CallbackOutcome> {
+  const parsedToken = parseCallbackToken(token);
+  if (parsedToken === undefined) throw unknownCallback();
+  const task = await deps.tasks.get(parsedToken.taskId);
+  if (task === undefined) throw unknownCallback();
+  if (!secretMatchesHash(parsedToken.secret, task.callback_token_hash)) {
+    deps.log.warn('callback with a wrong token', { task_id: task.task_id });
+    throw new GatewayError(401, ErrorCode.unauthorized, 'invalid callback token');
+  }
+
+  const parsed = parseUpstreamGeneration(body);
+  if (!parsed.ok) throw badRequest(`the callback body is not a generation: ${parsed.problem}`);
+  const generation = parsed.generation;
+  if (task.upstream_id !== undefined && generation.id !== task.upstream_id) {
+    deps.log.warn('callback for another generation', { task_id: task.task_id });
+    throw new GatewayError(409, ErrorCode.conflict, 'the callback is for another generation than this task');
+  }
+
+  const at = deps.now();
+  if (generation.status === undefined) {
+    deps.log.warn('upstream state not recognised; kept raw', { task_id: task.task_id, upstream_state: generation.rawState });
+    if (generation.rawState !== undefined) await deps.tasks.recordUpstreamState(task.task_id, generation.id, generation.rawState, at);
+    return { task_id: task.task_id, task_status: task.task_status, applied: false };
+  }
+
+  const result = await deps.tasks.advance(task.task_id, updateFromGeneration({ ...generation, status: generation.status }, at));
+  const current = result.task ?? task;
+  if (!result.applied && current.upstream_id !== undefined && current.upstream_id !== generation.id) {
+    // Lost a race with the first callback or submission that recorded another upstream id.
+    throw new GatewayError(409, ErrorCode.conflict, 'the callback is for another generation than this task');
+  }
+  return { task_id: task.task_id, task_status: current.task_status, applied: result.applied };
+}

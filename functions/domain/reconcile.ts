@@ -1,0 +1,112 @@
+/**
+ * The reconciler: callbacks get lost, so tasks open too long are looked up
+ * upstream and moved forward through the same conditional update a callback
+ * uses; tasks past their deadline are failed with a reason. It reads the
+ * sparse open-task index (never the table), does bounded work per run, and
+ * stops at the first 429 so a throttling upstream is never hammered.
+ */
+import { updateFromGeneration } from './apply-callback';
+import type { LogSink } from './log-sink';
+import { OPEN_TASK_SHARDS } from './tables';
+import { isTerminal, STATUS_RANK } from './task';
+import type { OpenTask, TaskStore } from './task-store';
+import { UpstreamHttpError, type UpstreamClient } from './upstream-client';
+import type { UpstreamGeneration } from './upstream-response';
+
+export interface ReconcileDeps {
+  readonly tasks: TaskStore;
+  readonly upstream: UpstreamClient;
+  readonly now: () => number;
+  readonly log: LogSink;
+  /** Seconds until an open task is looked at again. */
+  readonly recheckAfterSeconds: number;
+  /** Most tasks looked at in one run. */
+  readonly maxTasksPerRun: number;
+  /** Upstream requests in flight at once. */
+  readonly concurrency: number;
+}
+
+export interface ReconcileSummary {
+  examined: number;
+  /** Moved forward by what the upstream said. */
+  advanced: number;
+  /** Failed: past their deadline, or unknown to the upstream. */
+  failed: number;
+  /** Still open; looked at again later. */
+  deferred: number;
+  /** Upstream or store errors (the task is looked at again later). */
+  errors: number;
+  /** The upstream answered 429: the run stopped early. */
+  throttled: boolean;
+}
+
+type Outcome = 'advanced' | 'failed' | 'deferred';
+
+async function lookUp(deps: ReconcileDeps, upstreamId: string): Promise<UpstreamGeneration | 'unknown-upstream'> {
+  try {
+    return await deps.upstream.getGeneration(upstreamId);
+  } catch (error) {
+    if (error instanceof UpstreamHttpError && error.upstreamStatus === 404) return 'unknown-upstream';
+    throw error;
+  }
+}
+
+async function reconcileTask(deps: ReconcileDeps, task: OpenTask, now: number): Promise<Outcome> {
+  const pastDeadline = now >= task.deadline_at;
+  const fail = async (failureReason: string): Promise<Outcome> => {
+    const result = await deps.tasks.advance(task.task_id, { status: 'failed', at: now, failureReason });
+    return result.applied ? 'failed' : 'deferred';
+  };
+
+  if (task.upstream_id === undefined) {
+    // Never confirmed by the upstream (the submission died halfway); a late callback may still bring the id.
+    if (pastDeadline) return fail('the upstream never confirmed the submission');
+    await deps.tasks.deferCheck(task.task_id, now + deps.recheckAfterSeconds);
+    return 'deferred';
+  }
+
+  const generation = await lookUp(deps, task.upstream_id);
+  if (generation === 'unknown-upstream') return fail('the upstream no longer knows this generation');
+  if (generation.status !== undefined && STATUS_RANK[generation.status] > STATUS_RANK[task.task_status]) {
+    const result = await deps.tasks.advance(task.task_id, updateFromGeneration({ ...generation, status: generation.status }, now));
+    // Moved on; past the deadline only a final state counts.
+    if (result.applied && (isTerminal(result.task.task_status) || !pastDeadline)) return 'advanced';
+  } else if (generation.status === undefined) {
+    deps.log.warn('upstream state not recognised; kept raw', { task_id: task.task_id, upstream_state: generation.rawState });
+  }
+  if (pastDeadline) {
+    const seconds = task.deadline_at - task.created_at;
+    return fail(`no final state from the upstream within ${seconds} s (last upstream state: ${generation.rawState ?? 'unknown'})`);
+  }
+  await deps.tasks.deferCheck(task.task_id, now + deps.recheckAfterSeconds);
+  return 'deferred';
+}
+
+export async function reconcileOpenTasks(deps: ReconcileDeps): Promise<ReconcileSummary> {
+  const now = deps.now();
+  const perShard = Math.ceil(deps.maxTasksPerRun / OPEN_TASK_SHARDS);
+  const shards = Array.from({ length: OPEN_TASK_SHARDS }, (_, shard) => deps.tasks.dueForCheck(String(shard), now, perShard));
+  const due = (await Promise.all(shards)).flat().slice(0, deps.maxTasksPerRun);
+
+  const summary: ReconcileSummary = { examined: 0, advanced: 0, failed: 0, deferred: 0, errors: 0, throttled: false };
+  let next = 0;
+  const worker = async () => {
+    while (!summary.throttled && next < due.length) {
+      const task = due[next++];
+      summary.examined += 1;
+      try {
+        summary[await reconcileTask(deps, task, now)] += 1;
+      } catch (error) {
+        if (error instanceof UpstreamHttpError && error.upstreamStatus === 429) {
+          summary.throttled = true;
+          deps.log.warn('upstream throttled the reconciler; stopping this run', { task_id: task.task_id });
+        } else {
+          summary.errors += 1;
+          deps.log.error('could not reconcile a task', { task_id: task.task_id, error });
+        }
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, deps.concurrency) }, worker));
+  return summary;
+}
