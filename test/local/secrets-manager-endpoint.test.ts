@@ -57,11 +57,11 @@ test('the raw wire format is what the protocol specifies', async () => {
   });
   expect(response.status).toBe(400);
   expect(response.headers.get('content-type')).toBe('application/x-amz-json-1.1');
-  expect(await response.json()).toEqual({ __type: 'ResourceNotFoundException', message: expect.any(String) });
+  expect(await response.json() as any).toEqual({ __type: 'ResourceNotFoundException', message: expect.any(String) });
 
   const unknown = await fetch(endpoint.url, { method: 'POST', headers: { 'X-Amz-Target': 'secretsmanager.DeleteEverything' }, body: '{}' });
   expect(unknown.status).toBe(400);
-  expect((await unknown.json()).__type).toBe('UnknownOperationException');
+  expect((await unknown.json() as any).__type).toBe('UnknownOperationException');
 });
 
 test('PutSecretValue rotates the value; the previous one stays readable as AWSPREVIOUS', async () => {

@@ -63,7 +63,7 @@ describe('shapes', () => {
   test('raw: the submit answer has the keys of the seed example, and the domain parses it as pending', async () => {
     const response = await extend({ user_prompt: 'add cat', expand_prompt: true });
     expect(response.status).toBe(200);
-    const body = await response.json();
+    const body = await response.json() as any;
     expect(Object.keys(body).sort()).toEqual(Object.keys(fixture('submit-raw-pending.json')).sort());
     expect(body).toMatchObject({ state: 'pending', prompt: '', video: null });
     expect(body.created_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
@@ -72,10 +72,10 @@ describe('shapes', () => {
   });
 
   test('raw: GET follows pending → processing → completed, with the fixture keys and asset URLs', async () => {
-    const { id } = await (await extend({ user_prompt: 'add cat' })).json();
-    expect((await (await get(id)).json()).state).toBe('pending');
+    const { id } = await (await extend({ user_prompt: 'add cat' })).json() as any;
+    expect((await (await get(id)).json() as any).state).toBe('pending');
     await sim.idle();
-    const done = await (await get(id)).json();
+    const done = await (await get(id)).json() as any;
     for (const key of Object.keys(fixture('generation-completed.json'))) expect(done).toHaveProperty(key);
     expect(done.video.url).toMatch(/^https:\/\/.+\.mp4$/);
     const parsed = parseUpstreamGeneration(done);
@@ -84,31 +84,31 @@ describe('shapes', () => {
 
   test('wrapped: envelope with ms timestamps; failed carries the reason; the domain parses both', async () => {
     sim.setFaults({ shape: 'wrapped', outcome: 'failed', failureReason: 'content moderation' });
-    const body = await (await extend({ user_prompt: 'add cat' })).json();
+    const body = await (await extend({ user_prompt: 'add cat' })).json() as any;
     expect(Object.keys(body).sort()).toEqual(Object.keys(fixture('submit-wrapped.json')).sort());
     expect(body).toMatchObject({ code: 0, message: 'SUCCEED', data: { task_status: 'submitted' } });
     expect(body.data.created_at).toBeGreaterThan(1e12);
     expect(parseUpstreamGeneration(body)).toMatchObject({ ok: true, generation: { status: 'pending' } });
     await sim.idle();
-    const failed = await (await get(body.data.task_id)).json();
+    const failed = await (await get(body.data.task_id)).json() as any;
     expect(failed.data).toMatchObject({ task_status: 'failed', fail_reason: 'content moderation' });
     expect(parseUpstreamGeneration(failed)).toMatchObject({ ok: true, generation: { status: 'failed', failureReason: 'content moderation' } });
   });
 
   test('wrapped completed parses as completed with a video URL', async () => {
     sim.setFaults({ shape: 'wrapped' });
-    const { data } = await (await fetch(`${sim.url}/luma/generations`, { method: 'POST', headers: auth, body: JSON.stringify({ user_prompt: 'a cat' }) })).json();
+    const { data } = await (await fetch(`${sim.url}/luma/generations`, { method: 'POST', headers: auth, body: JSON.stringify({ user_prompt: 'a cat' }) })).json() as any;
     await sim.idle();
-    const done = await (await get(data.task_id)).json();
+    const done = await (await get(data.task_id)).json() as any;
     expect(done.data.task_status).toBe('succeed');
     expect(parseUpstreamGeneration(done)).toMatchObject({ ok: true, generation: { status: 'completed', videoUrl: expect.stringMatching(/\.mp4$/) } });
   });
 
   test('GET: the seed generation is known; an unknown id is 404', async () => {
-    expect((await (await get(SEED_GENERATION_ID)).json()).state).toBe('completed');
+    expect((await (await get(SEED_GENERATION_ID)).json() as any).state).toBe('completed');
     const missing = await get('00000000-0000-4000-8000-000000000000');
     expect(missing.status).toBe(404);
-    expect(await missing.json()).toEqual({ detail: expect.any(String) });
+    expect(await missing.json() as any).toEqual({ detail: expect.any(String) });
   });
 });
 
@@ -116,7 +116,7 @@ describe('auth, validation, records', () => {
   test('a missing or wrong key is 401 with the upstream body; the record says so without the key', async () => {
     const none = await extend({ user_prompt: 'x' }, { 'Content-Type': 'application/json' });
     expect(none.status).toBe(401);
-    expect(await none.json()).toEqual(fixture('error-401-detail-string.json'));
+    expect(await none.json() as any).toEqual(fixture('error-401-detail-string.json'));
     const wrong = await extend({ user_prompt: 'x' }, { ...auth, Authorization: 'Bearer sk-wrong-key-000000000000' });
     expect(wrong.status).toBe(401);
     await extend({ user_prompt: 'x' });
@@ -137,7 +137,7 @@ describe('auth, validation, records', () => {
         body: typeof body === 'string' ? body : JSON.stringify(body),
       });
       expect(response.status).toBe(400);
-      expect(await response.json()).toEqual(fixture('error-400-detail-object.json'));
+      expect(await response.json() as any).toEqual(fixture('error-400-detail-object.json'));
     }
   });
 
@@ -153,7 +153,7 @@ describe('callbacks', () => {
   const states = () => hook.received.map((r) => r.body.state ?? r.body.data?.task_status);
 
   test('pending → processing → completed are POSTed to the notify_hook given, in order', async () => {
-    const { id } = await (await extend({ user_prompt: 'add cat', notify_hook: hook.url })).json();
+    const { id } = await (await extend({ user_prompt: 'add cat', notify_hook: hook.url })).json() as any;
     await sim.idle();
     expect(states()).toEqual(['pending', 'processing', 'completed']);
     expect(hook.received.every((r) => r.path === '/luma/callbacks/abc.secret' && r.body.id === id)).toBe(true);
@@ -174,7 +174,7 @@ describe('callbacks', () => {
 
     hook.received.length = 0;
     sim.setFaults({ outcome: 'never' });
-    const { id } = await (await extend({ user_prompt: 'b', notify_hook: hook.url })).json();
+    const { id } = await (await extend({ user_prompt: 'b', notify_hook: hook.url })).json() as any;
     await sim.idle();
     expect(states()).toEqual(['pending', 'processing']);
     expect(sim.generation(id)?.state).toBe('processing');
@@ -250,7 +250,7 @@ describe('request faults', () => {
     sim.setFaults({ errorRate: 1, errorStatus: status });
     const response = await extend({ user_prompt: 'x' });
     expect(response.status).toBe(status);
-    expect(await response.json()).toEqual(fixture(name));
+    expect(await response.json() as any).toEqual(fixture(name));
     expect(sim.requests[0]).toMatchObject({ fault: 'error', status });
   });
 
@@ -259,7 +259,7 @@ describe('request faults', () => {
     const throttled = await extend({ user_prompt: 'x' });
     expect(throttled.status).toBe(429);
     expect(throttled.headers.get('retry-after')).toBe('3');
-    expect((await throttled.json()).detail).toBeDefined();
+    expect((await throttled.json() as any).detail).toBeDefined();
     sim.setFaults({ errorStatus: 503 });
     const unavailable = await extend({ user_prompt: 'x' });
     expect(unavailable.status).toBe(503);
@@ -309,23 +309,23 @@ describe('control endpoints', () => {
   test('POST /_sim/faults changes settings; bad values are 400; GET /_sim/requests; POST /_sim/reset', async () => {
     const changed = await fetch(`${sim.url}/_sim/faults`, { method: 'POST', body: JSON.stringify({ shape: 'wrapped', callbacks: { duplicate: true, dropRate: 1 } }) });
     expect(changed.status).toBe(200);
-    expect(await changed.json()).toMatchObject({ shape: 'wrapped', callbacks: { duplicate: true, dropRate: 1, reorder: false } });
+    expect(await changed.json() as any).toMatchObject({ shape: 'wrapped', callbacks: { duplicate: true, dropRate: 1, reorder: false } });
     expect(sim.settings.shape).toBe('wrapped');
 
     for (const bad of [{ errorRate: 2 }, { shape: 'xml' }, { nope: 1 }, { callbacks: { dropRate: 'a' } }]) {
       const refused = await fetch(`${sim.url}/_sim/faults`, { method: 'POST', body: JSON.stringify(bad) });
       expect(refused.status).toBe(400);
-      expect((await refused.json()).detail).toEqual(expect.any(String));
+      expect((await refused.json() as any).detail).toEqual(expect.any(String));
     }
     expect(sim.settings.shape).toBe('wrapped');
 
     await extend({ user_prompt: 'x', notify_hook: 'http://127.0.0.1:9/luma/callbacks/secret-token' });
-    const recorded = await (await fetch(`${sim.url}/_sim/requests`)).json();
+    const recorded = await (await fetch(`${sim.url}/_sim/requests`)).json() as any;
     expect(recorded).toHaveLength(1);
     expect(recorded[0]).toMatchObject({ path: `/luma/generations/${PARENT}/extend`, authValid: true });
 
     await sim.idle();
-    const deliveries = await (await fetch(`${sim.url}/_sim/callbacks`)).json();
+    const deliveries = await (await fetch(`${sim.url}/_sim/callbacks`)).json() as any;
     expect(JSON.stringify(deliveries)).not.toContain('secret-token');
 
     expect((await fetch(`${sim.url}/_sim/reset`, { method: 'POST' })).status).toBe(200);
