@@ -6,6 +6,7 @@ export const ENV = {
   tasksTable: 'TASKS_TABLE',
   clientsTable: 'CLIENTS_TABLE',
   idempotencyTable: 'IDEMPOTENCY_TABLE',
+  deliveriesTable: 'DELIVERIES_TABLE',
   upstreamBaseUrl: 'UPSTREAM_BASE_URL',
   /** Name or ARN of the Secrets Manager secret holding the upstream key. */
   upstreamSecretId: 'UPSTREAM_SECRET_ID',
@@ -21,6 +22,10 @@ export const ENV = {
   taskDeadlineSeconds: 'TASK_DEADLINE_SECONDS',
   /** Most tasks the reconciler looks at in one run. */
   reconcileMaxTasks: 'RECONCILE_MAX_TASKS',
+  /** Notifier: milliseconds between delivery attempts in one invocation, comma-separated. */
+  notifyRetryDelaysMs: 'NOTIFY_RETRY_DELAYS_MS',
+  /** Notifier: timeout of one delivery attempt. */
+  notifyTimeoutMs: 'NOTIFY_TIMEOUT_MS',
   /** Days a task is kept before DynamoDB TTL removes it. */
   taskRetentionDays: 'TASK_RETENTION_DAYS',
 } as const;

@@ -70,4 +70,16 @@ export const idempotencyTable: TableDefinition = {
   globalSecondaryIndexes: [],
 };
 
-export const allTables = [tasksTable, clientsTable, idempotencyTable] as const;
+/**
+ * Every attempt to deliver a notification to a client's notify_hook, so the
+ * client can see what was sent and how its hook answered. Expired by TTL.
+ */
+export const deliveriesTable: TableDefinition = {
+  id: 'Deliveries',
+  partitionKey: { name: 'task_id', type: 'S' },
+  sortKey: { name: 'attempt_id', type: 'S' },
+  timeToLiveAttribute: 'expires_at',
+  globalSecondaryIndexes: [],
+};
+
+export const allTables = [tasksTable, clientsTable, idempotencyTable, deliveriesTable] as const;

@@ -12,6 +12,7 @@ import type { Lifecycle, SubmitDeps } from './submit-generation';
 import { createTaskStore, type TaskStore } from './task-store';
 import { createUpstreamClient, type UpstreamClient } from './upstream-client';
 import { createClientStore, type ClientStore } from './client-store';
+import { createDeliveryStore, type DeliveryStore } from './delivery-store';
 
 export function once<T>(build: () => T): () => T {
   let value: T | undefined;
@@ -49,6 +50,13 @@ export const upstreamFromEnv = once((): UpstreamClient =>
   }),
 );
 
+export const deliveryStoreFromEnv = once((): DeliveryStore =>
+  createDeliveryStore({ client: documentClient(), deliveriesTable: requireEnv(ENV.deliveriesTable) }),
+);
+
+/** Only the local stack lets hooks use plain http on loopback; the deployed stack never sets this. */
+export const hookPolicyFromEnv = once(() => ({ allowLoopbackHttp: process.env[ENV.allowLoopbackHooks] === 'true' }));
+
 export const lifecycleFromEnv = once((): Lifecycle => ({
   reconcileAfterSeconds: numberEnv(ENV.reconcileAfterSeconds, 120),
   deadlineSeconds: numberEnv(ENV.taskDeadlineSeconds, 2 * 60 * 60),
@@ -58,9 +66,7 @@ export const lifecycleFromEnv = once((): Lifecycle => ({
 export const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 /** The request body schema; only the local stack lets hooks use plain http on loopback. */
-export const generationRequestSchemaFromEnv = once(() =>
-  generationRequestSchema({ allowLoopbackHttp: process.env[ENV.allowLoopbackHooks] === 'true' }),
-);
+export const generationRequestSchemaFromEnv = once(() => generationRequestSchema(hookPolicyFromEnv()));
 
 export const submitDepsFromEnv = once((): SubmitDeps => ({
   tasks: taskStoreFromEnv(),

@@ -1,0 +1,119 @@
+/**
+ * Tells clients of every status change: for each stream record that is one,
+ * POST the task (as GET shows it) to the client's notify_hook, signed by the
+ * Standard Webhooks spec, retried with backoff, every attempt recorded.
+ * Records that still fail are reported as batch item failures, so Lambda
+ * retries them (bounded) and then sends them to the on-failure destination.
+ */
+import type { DynamoDBRecord } from 'aws-lambda';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { ClientStore } from './client-store';
+import type { DeliveryStore } from './delivery-store';
+import { deliverToHook, type DeliveryOutcome, type DeliveryRequest } from './hook-delivery';
+import type { HookPolicy } from './hook-url';
+import type { LogSink } from './log-sink';
+import { isStatusChange } from './task-events';
+import { toTaskView, type TaskItem } from './task';
+import { webhookHeaders, webhookId } from './webhook-signature';
+
+export interface NotifyDeps {
+  readonly clients: Pick<ClientStore, 'get'>;
+  readonly deliveries: DeliveryStore;
+  readonly policy: HookPolicy;
+  readonly log: LogSink;
+  /** Unix milliseconds. */
+  readonly nowMs: () => number;
+  /** Attempts per record in one invocation, and the waits between them. */
+  readonly retryDelaysMs: readonly number[];
+  readonly timeoutMs: number;
+  readonly retentionDays: number;
+  readonly deliver?: (request: DeliveryRequest) => Promise<DeliveryOutcome>;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+export interface BatchResult {
+  batchItemFailures: { itemIdentifier: string }[];
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** The task change a stream record carries, or undefined when it is not a status change with a hook. */
+export function statusChangeOf(record: DynamoDBRecord): TaskItem | undefined {
+  const { NewImage, OldImage } = record.dynamodb ?? {};
+  if (record.eventName !== 'MODIFY' || NewImage === undefined || OldImage === undefined) return undefined;
+  const after = unmarshall(NewImage as Parameters<typeof unmarshall>[0]) as TaskItem;
+  const before = unmarshall(OldImage as Parameters<typeof unmarshall>[0]) as TaskItem;
+  if (!isStatusChange(before.task_status, after.task_status) || !after.notify_hook) return undefined;
+  return after;
+}
+
+/** Delivers one status change, with retries; true when delivered (or refused for good). */
+async function notifyChange(deps: NotifyDeps, task: TaskItem): Promise<boolean> {
+  const secret = (await deps.clients.get(task.owner_id))?.webhookSecret;
+  if (secret === undefined) {
+    deps.log.warn('task owner has no client record; notification dropped', { task_id: task.task_id });
+    return true;
+  }
+  const id = webhookId(task.task_id, task.task_status);
+  const body = JSON.stringify(toTaskView(task));
+  const deliver = deps.deliver ?? deliverToHook;
+  const sleep = deps.sleep ?? defaultSleep;
+
+  for (let attempt = 1; attempt <= deps.retryDelaysMs.length + 1; attempt += 1) {
+    const attemptedAt = deps.nowMs();
+    const result = await deliver({
+      url: task.notify_hook!,
+      // Signed anew for each attempt: the timestamp is part of the signature.
+      headers: webhookHeaders(secret, id, Math.floor(attemptedAt / 1000), body),
+      body,
+      timeoutMs: deps.timeoutMs,
+      policy: deps.policy,
+    });
+    await deps.deliveries.record({
+      task_id: task.task_id,
+      attempt_id: `${String(attemptedAt).padStart(14, '0')}#${id}#${attempt}`,
+      webhook_id: id,
+      task_status: task.task_status,
+      attempt,
+      attempted_at: Math.floor(attemptedAt / 1000),
+      outcome: result.outcome,
+      http_status: 'httpStatus' in result ? result.httpStatus : undefined,
+      error: 'error' in result ? result.error : undefined,
+      duration_ms: result.durationMs,
+      expires_at: Math.floor(attemptedAt / 1000) + deps.retentionDays * 86_400,
+    });
+    if (result.outcome === 'delivered') return true;
+    if (result.outcome === 'refused') {
+      deps.log.warn('notification refused', { task_id: task.task_id, reason: result.error });
+      return true; // Retrying cannot make a forbidden address allowed.
+    }
+    if (attempt <= deps.retryDelaysMs.length) await sleep(deps.retryDelaysMs[attempt - 1]);
+  }
+  return false;
+}
+
+export async function notifyStatusChanges(deps: NotifyDeps, records: readonly DynamoDBRecord[]): Promise<BatchResult> {
+  const failures: { itemIdentifier: string }[] = [];
+  // Per task, notifications go out in stream order: after a failure, a task's later changes wait for the retry.
+  const blockedTasks = new Set<string>();
+  for (const record of records) {
+    const sequence = record.dynamodb?.SequenceNumber ?? '';
+    const task = statusChangeOf(record);
+    if (task === undefined) continue;
+    if (blockedTasks.has(task.task_id)) {
+      failures.push({ itemIdentifier: sequence });
+      continue;
+    }
+    let delivered = false;
+    try {
+      delivered = await notifyChange(deps, task);
+    } catch (error) {
+      deps.log.error('notification failed', { task_id: task.task_id, error });
+    }
+    if (!delivered) {
+      blockedTasks.add(task.task_id);
+      failures.push({ itemIdentifier: sequence });
+    }
+  }
+  return { batchItemFailures: failures };
+}

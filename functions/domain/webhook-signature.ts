@@ -1,0 +1,30 @@
+/**
+ * Standard Webhooks signatures (https://www.standardwebhooks.com): a client
+ * verifies a notification with the off-the-shelf `standardwebhooks` library
+ * or Svix's, using the whsec_ secret it was given when it was created.
+ */
+import { createHmac } from 'node:crypto';
+
+const SECRET_PREFIX = 'whsec_';
+
+/** `v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">`, keyed by the secret's decoded bytes. */
+export function webhookSignature(secret: string, webhookId: string, timestampSeconds: number, body: string): string {
+  if (!secret.startsWith(SECRET_PREFIX)) throw new Error('a webhook secret must start with whsec_');
+  const key = Buffer.from(secret.slice(SECRET_PREFIX.length), 'base64');
+  const mac = createHmac('sha256', key).update(`${webhookId}.${timestampSeconds}.${body}`).digest('base64');
+  return `v1,${mac}`;
+}
+
+/** The three headers of a signed notification. */
+export function webhookHeaders(secret: string, webhookId: string, timestampSeconds: number, body: string): Record<string, string> {
+  return {
+    'webhook-id': webhookId,
+    'webhook-timestamp': String(timestampSeconds),
+    'webhook-signature': webhookSignature(secret, webhookId, timestampSeconds, body),
+  };
+}
+
+/** Stable across retries and duplicate stream records: one id per task per status. */
+export function webhookId(taskId: string, status: string): string {
+  return `msg_${taskId.replace(/-/g, '')}_${status}`;
+}
