@@ -13,7 +13,7 @@ import {
   UpdateTimeToLiveCommand,
   type CreateTableCommandInput,
 } from '@aws-sdk/client-dynamodb';
-import { allTables, clientsTable, idempotencyTable, tasksTable, type TableDefinition } from '../../functions/domain/tables';
+import { allTables, clientsTable, deliveriesTable, idempotencyTable, tasksTable, type TableDefinition } from '../../functions/domain/tables';
 
 export class JavaMissingError extends Error {
   constructor(detail: string) {
@@ -124,13 +124,23 @@ export interface TableNames {
   readonly tasks: string;
   readonly clients: string;
   readonly idempotency: string;
+  readonly deliveries: string;
 }
+
+/** Table roles by definition id; a table added to allTables must get a role here (createTables checks). */
+const ROLE_OF_ID: Readonly<Record<string, keyof TableNames>> = {
+  [tasksTable.id]: 'tasks',
+  [clientsTable.id]: 'clients',
+  [idempotencyTable.id]: 'idempotency',
+  [deliveriesTable.id]: 'deliveries',
+};
 
 export function tableNames(prefix: string): TableNames {
   return {
     tasks: `${prefix}${tasksTable.id}`,
     clients: `${prefix}${clientsTable.id}`,
     idempotency: `${prefix}${idempotencyTable.id}`,
+    deliveries: `${prefix}${deliveriesTable.id}`,
   };
 }
 
@@ -161,10 +171,11 @@ export function createTableInput(definition: TableDefinition, tableName: string)
 
 /** Creates every table (idempotent: existing tables are kept). */
 export async function createTables(client: DynamoDBClient, names: TableNames): Promise<void> {
-  const nameOf: Record<string, string> = { [tasksTable.id]: names.tasks, [clientsTable.id]: names.clients, [idempotencyTable.id]: names.idempotency };
   await Promise.all(
     allTables.map(async (definition) => {
-      const tableName = nameOf[definition.id];
+      const role = ROLE_OF_ID[definition.id];
+      if (role === undefined) throw new Error(`table ${definition.id} has no local name: add it to TableNames and ROLE_OF_ID in lib/local/dynamodb-local.ts`);
+      const tableName = names[role];
       try {
         await client.send(new CreateTableCommand(createTableInput(definition, tableName)));
       } catch (error) {
