@@ -68,7 +68,8 @@ async function reconcileTask(deps: ReconcileDeps, task: OpenTask, now: number): 
   const generation = await lookUp(deps, task.upstream_id);
   if (generation === 'unknown-upstream') return fail('the upstream no longer knows this generation');
   if (generation.status !== undefined && STATUS_RANK[generation.status] > STATUS_RANK[task.task_status]) {
-    const result = await deps.tasks.advance(task.task_id, updateFromGeneration({ ...generation, status: generation.status }, now));
+    const update = { ...updateFromGeneration({ ...generation, status: generation.status }, now), checkAfter: now + deps.recheckAfterSeconds };
+    const result = await deps.tasks.advance(task.task_id, update);
     // Moved on; past the deadline only a final state counts.
     if (result.applied && (isTerminal(result.task.task_status) || !pastDeadline)) return 'advanced';
   } else if (generation.status === undefined) {
@@ -84,9 +85,13 @@ async function reconcileTask(deps: ReconcileDeps, task: OpenTask, now: number): 
 
 export async function reconcileOpenTasks(deps: ReconcileDeps): Promise<ReconcileSummary> {
   const now = deps.now();
-  const perShard = Math.ceil(deps.maxTasksPerRun / OPEN_TASK_SHARDS);
-  const shards = Array.from({ length: OPEN_TASK_SHARDS }, (_, shard) => deps.tasks.dueForCheck(String(shard), now, perShard));
-  const due = (await Promise.all(shards)).flat().slice(0, deps.maxTasksPerRun);
+  // Shards are read in turn within the run's budget, from a different first shard each run so none starves.
+  const due: OpenTask[] = [];
+  const first = Math.floor(Math.random() * OPEN_TASK_SHARDS);
+  for (let i = 0; i < OPEN_TASK_SHARDS && due.length < deps.maxTasksPerRun; i += 1) {
+    const shard = String((first + i) % OPEN_TASK_SHARDS);
+    due.push(...(await deps.tasks.dueForCheck(shard, now, deps.maxTasksPerRun - due.length)));
+  }
 
   const summary: ReconcileSummary = { examined: 0, advanced: 0, failed: 0, deferred: 0, errors: 0, throttled: false };
   let next = 0;

@@ -36,6 +36,8 @@ export interface TaskUpdate {
   readonly thumbnailUrl?: string;
   readonly lastFrameUrl?: string;
   readonly failureReason?: string;
+  /** When the reconciler should next look at the task, if it stays open. */
+  readonly checkAfter?: number;
   /** Apply only while the task still has this status (a failed submission must not fail a task a callback moved on). */
   readonly onlyFrom?: TaskStatus;
 }
@@ -115,6 +117,11 @@ export function advanceExpression(update: TaskUpdate) {
   if (update.onlyFrom !== undefined) {
     values[':from'] = update.onlyFrom;
     condition += ' AND #status = :from';
+  }
+  if (update.checkAfter !== undefined && rank !== TERMINAL_RANK) {
+    names['#check'] = 'check_after';
+    values[':check'] = update.checkAfter;
+    set.push('#check = :check');
   }
   if (rank === TERMINAL_RANK) {
     names['#shard'] = 'open_shard';

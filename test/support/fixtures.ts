@@ -8,8 +8,8 @@ export function fixtureText(name: string): string {
   return readFileSync(join(FIXTURES_DIR, name), 'utf8');
 }
 
-export function fixture<T = Record<string, any>>(name: string): T {
-  return JSON.parse(fixtureText(name)) as T;
+export function fixture(name: string): Record<string, any> {
+  return JSON.parse(fixtureText(name)) as Record<string, any>;
 }
 
 export function fixtureNames(): string[] {

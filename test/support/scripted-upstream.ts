@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 
 export interface ScriptedAnswer {
   status?: number;
+  /** A value, or a function of the request (to echo an id, say). */
   body?: unknown;
   headers?: Record<string, string>;
   /** Wait before answering (ms). */
@@ -63,7 +64,8 @@ export async function startScriptedUpstream(): Promise<ScriptedUpstream> {
           req.socket.destroy();
           return;
         }
-        const payload = typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body ?? {});
+        const body = typeof answer.body === 'function' ? answer.body(received[received.length - 1]) : answer.body;
+        const payload = typeof body === 'string' ? body : JSON.stringify(body ?? {});
         res.writeHead(answer.status ?? 200, { 'Content-Type': 'application/json', ...answer.headers });
         res.end(payload);
       }, answer.delayMs ?? 0);
