@@ -1,0 +1,118 @@
+/**
+ * Running the real handlers in-process, the way Lambda would: the module
+ * functions/<name>/handler.ts is imported once (a warm container), and each
+ * invocation gets a Lambda context whose timeout and memory come from the
+ * same table the CDK stack uses (lib/function-needs.ts).
+ *
+ * Extension point: the reconciler (scheduled) and the notifier (stream) are
+ * invoked through invokeFunction() too; see local-stack.ts.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Context } from 'aws-lambda';
+import { FUNCTION_NEEDS } from '../function-needs';
+
+export type LambdaHandler = (event: any, context: Context) => unknown;
+
+export const LOCAL_REGION = 'us-east-1';
+export const LOCAL_ACCOUNT_ID = '000000000000';
+
+/** Used for a function lib/function-needs.ts does not list. */
+const DEFAULT_TIMEOUT_MS = 29_000;
+const DEFAULT_MEMORY_MB = 256;
+
+export function functionSettings(functionName: string): { timeoutMs: number; memoryMb: number } {
+  const needs = FUNCTION_NEEDS[functionName];
+  return needs
+    ? { timeoutMs: needs.timeout.toMilliseconds(), memoryMb: needs.memorySize }
+    : { timeoutMs: DEFAULT_TIMEOUT_MS, memoryMb: DEFAULT_MEMORY_MB };
+}
+
+export function localFunctionName(functionName: string): string {
+  return `luma-gateway-local-${functionName}`;
+}
+
+/** A Lambda context as the Node.js runtime passes it. */
+export function lambdaContext(functionName: string, options: { timeoutMs?: number; memoryMb?: number; requestId?: string } = {}): Context {
+  const settings = functionSettings(functionName);
+  const timeoutMs = options.timeoutMs ?? settings.timeoutMs;
+  const deadline = Date.now() + timeoutMs;
+  const name = localFunctionName(functionName);
+  return {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName: name,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:function:${name}`,
+    memoryLimitInMB: String(options.memoryMb ?? settings.memoryMb),
+    awsRequestId: options.requestId ?? randomUUID(),
+    logGroupName: `/aws/lambda/${name}`,
+    logStreamName: `local/[$LATEST]${randomUUID().replace(/-/g, '')}`,
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+const FUNCTION_NAME = /^[a-z0-9][a-z0-9-]*$/;
+
+/** Imports functions/<name>/handler.ts and returns its `handler` export. */
+export async function importHandler(functionName: string): Promise<LambdaHandler> {
+  if (!FUNCTION_NAME.test(functionName)) throw new Error(`invalid function name ${JSON.stringify(functionName)}`);
+  const module = await import(`../../functions/${functionName}/handler`);
+  const handler = module.handler ?? module.default?.handler;
+  if (typeof handler !== 'function') throw new Error(`functions/${functionName}/handler.ts does not export a handler function`);
+  return handler as LambdaHandler;
+}
+
+/** Loads each handler once, like a warm Lambda container, and shares the promise. */
+export function handlerCache(load: (functionName: string) => Promise<LambdaHandler> = importHandler) {
+  const cache = new Map<string, Promise<LambdaHandler>>();
+  return (functionName: string): Promise<LambdaHandler> => {
+    let loaded = cache.get(functionName);
+    if (!loaded) {
+      loaded = load(functionName);
+      cache.set(functionName, loaded);
+      // A module that failed to load is retried on the next invocation (a new cold start).
+      loaded.catch(() => cache.delete(functionName));
+    }
+    return loaded;
+  };
+}
+
+export class FunctionTimeoutError extends Error {
+  constructor(
+    readonly functionName: string,
+    readonly timeoutMs: number,
+  ) {
+    super(`functions/${functionName} timed out after ${timeoutMs} ms (Lambda: "Task timed out")`);
+    this.name = 'FunctionTimeoutError';
+  }
+}
+
+/**
+ * Invokes a handler with a fresh context; rejects with FunctionTimeoutError
+ * when it runs past the function's timeout (the work itself cannot be killed
+ * in-process: it runs on, its result is dropped, as with a frozen container).
+ */
+export async function invokeWith(handler: LambdaHandler, functionName: string, event: unknown, options: { timeoutMs?: number; requestId?: string } = {}): Promise<unknown> {
+  const context = lambdaContext(functionName, options);
+  const timeoutMs = options.timeoutMs ?? functionSettings(functionName).timeoutMs;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      Promise.resolve().then(() => handler(event, context)),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new FunctionTimeoutError(functionName, timeoutMs)), timeoutMs);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const sharedCache = handlerCache();
+
+/** Invokes functions/<name>/handler.ts in-process (schedules, stream consumers, tests). */
+export async function invokeFunction(functionName: string, event: unknown, options: { timeoutMs?: number } = {}): Promise<unknown> {
+  return invokeWith(await sharedCache(functionName), functionName, event, options);
+}
