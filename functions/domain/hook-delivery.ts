@@ -30,19 +30,23 @@ export interface DeliveryRequest {
 const defaultResolve = (host: string) => dnsLookup(host, { all: true, verbatim: true });
 
 /** The address to connect to, or why the hook is refused. */
-async function checkedAddress(url: URL, request: DeliveryRequest): Promise<{ address: string; family: number } | { refused: string }> {
+async function checkedAddress(
+  url: URL,
+  request: DeliveryRequest,
+): Promise<{ address: string; family: number } | { refused: string } | { unresolved: string }> {
   const problem = hookUrlProblem(url.href, request.policy);
   if (problem !== undefined) return { refused: `notify_hook ${problem}` };
   const host = url.hostname.replace(/^\[|\]$/g, '');
   let addresses: { address: string; family: number }[];
   try {
     addresses = isIP(host) ? [{ address: host, family: isIP(host) }] : await (request.resolve ?? defaultResolve)(host);
-  } catch {
-    return { refused: `the hook's host ${host} does not resolve` };
+  } catch (error) {
+    // Possibly passing (EAI_AGAIN): worth a retry, unlike a forbidden address.
+    return { unresolved: `the hook's host ${host} does not resolve (${(error as NodeJS.ErrnoException).code ?? 'error'})` };
   }
   const allowed = (address: string) =>
     isPublicAddress(address) || (request.policy.allowLoopbackHttp && isLoopbackAddress(address));
-  if (addresses.length === 0) return { refused: `the hook's host ${host} does not resolve` };
+  if (addresses.length === 0) return { unresolved: `the hook's host ${host} does not resolve` };
   if (!addresses.every((a) => allowed(a.address))) {
     return { refused: `the hook's host ${host} resolves to a private, loopback, link-local or metadata address` };
   }
@@ -55,6 +59,7 @@ export async function deliverToHook(request: DeliveryRequest): Promise<DeliveryO
   const url = new URL(request.url);
   const target = await checkedAddress(url, request);
   if ('refused' in target) return { outcome: 'refused', error: target.refused, durationMs: elapsed() };
+  if ('unresolved' in target) return { outcome: 'failed', error: target.unresolved, durationMs: elapsed() };
 
   // Pin the connection to the checked address; TLS still verifies the host name.
   const pinned: LookupFunction = (_host, options, callback) => {
