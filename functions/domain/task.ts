@@ -2,8 +2,10 @@
  * The task lifecycle: statuses, their rank, and how upstream spellings map
  * onto them. State only moves to a higher rank (see task-store.ts).
  */
-export const TASK_STATUSES = ['submitting', 'pending', 'processing', 'completed', 'failed'] as const;
-export type TaskStatus = (typeof TASK_STATUSES)[number];
+import { TASK_STATUSES, type TaskStatus } from './task-status';
+import type { TaskRecord } from './task-record';
+
+export { TASK_STATUSES, type TaskStatus };
 
 export const STATUS_RANK: Readonly<Record<TaskStatus, number>> = {
   submitting: 0,
@@ -44,46 +46,10 @@ export function statusFromUpstream(state: string | null | undefined): TaskStatus
   return UPSTREAM_SPELLINGS[state.trim().toLowerCase().replace(/[\s-]+/g, '_')];
 }
 
-export type TaskKind = 'extend' | 'create';
+/** The task item as stored in the tasks table: its schema is the stream contract (task-record.ts). */
+export type TaskItem = TaskRecord;
 
-/** The task item as stored in the tasks table (schema version 1). */
-export interface TaskItem {
-  task_id: string;
-  schema_version: 1;
-  kind: TaskKind;
-  owner_id: string;
-  task_status: TaskStatus;
-  status_rank: number;
-  /** The last upstream state seen, as the upstream spelled it. */
-  upstream_state?: string;
-  /** Private: the upstream's generation id. Never returned to clients. */
-  upstream_id?: string;
-  /** The id the client asked to extend (a gateway task id or an upstream id). */
-  parent_task_id?: string;
-  /** Private: the upstream id of the parent, as sent upstream. */
-  parent_upstream_id?: string;
-  prompt: string;
-  expand_prompt?: boolean;
-  image_url?: string;
-  image_end_url?: string;
-  notify_hook?: string;
-  /** Private: sha256 of the callback token's secret part. */
-  callback_token_hash: string;
-  video_url?: string;
-  video_raw_url?: string;
-  thumbnail_url?: string;
-  last_frame_url?: string;
-  failure_reason?: string;
-  created_at: number;
-  updated_at: number;
-  /** Unix seconds after which the reconciler fails the task. */
-  deadline_at: number;
-  /** Sparse open-task index: present only while the task is open. */
-  open_shard?: string;
-  check_after?: number;
-  /** DynamoDB TTL. */
-  expires_at: number;
-}
+export type TaskKind = TaskItem['kind'];
 
 /** What GET returns and what a client's notify_hook receives. */
 export interface TaskView {

@@ -4,6 +4,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { DynamoDBRecord } from 'aws-lambda';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { taskRecordSchema } from '#domain/task-record';
 import { Webhook } from 'standardwebhooks';
 import { createClientStore, type NewClient } from '#domain/client-store';
 import { createDeliveryStore, type DeliveryStore } from '#domain/delivery-store';
@@ -74,6 +76,11 @@ it('sends one signed notification per status change, with the task as GET shows 
 
   const records = await newStatusChanges();
   expect(records).toHaveLength(3);
+  // The stream contract: both images of every record parse with the published schema.
+  for (const record of records) {
+    expect(taskRecordSchema.safeParse(unmarshall(record.dynamodb!.NewImage as never)).success).toBe(true);
+    expect(taskRecordSchema.safeParse(unmarshall(record.dynamodb!.OldImage as never)).success).toBe(true);
+  }
   expect(await notifyStatusChanges(deps(), records)).toEqual({ batchItemFailures: [] });
 
   expect(hook.received).toHaveLength(3);

@@ -1,0 +1,61 @@
+/**
+ * The task item: what the tasks table stores and what its stream carries in
+ * NewImage / OldImage. A versioned contract for downstream consumers
+ * (docs/stream-contract.md): version 1 only ever gains optional fields; a
+ * breaking change becomes schema_version 2.
+ *
+ * Consumers: unmarshall the image (@aws-sdk/util-dynamodb), then
+ * `taskRecordSchema.parse(item)`.
+ */
+import * as z from 'zod/mini';
+import { TASK_STATUSES } from './task-status';
+
+export const TASK_RECORD_VERSION = 1;
+
+const unixSeconds = z.number().check(z.int(), z.nonnegative());
+
+export const taskRecordSchema = z.looseObject({
+  /** The gateway's task id (UUID): the table's key. */
+  task_id: z.string(),
+  schema_version: z.literal(TASK_RECORD_VERSION),
+  /** `extend` (has a parent) or `create`. */
+  kind: z.enum(['extend', 'create']),
+  /** The client that owns the task. */
+  owner_id: z.string(),
+  task_status: z.enum(TASK_STATUSES),
+  /** 0 submitting, 1 pending, 2 processing, 3 completed or failed: only ever rises. */
+  status_rank: z.number().check(z.int(), z.gte(0), z.lte(3)),
+  /** The upstream's own spelling of the last state it reported. */
+  upstream_state: z.optional(z.string()),
+  /** The upstream's generation id. Internal: never shown to clients. */
+  upstream_id: z.optional(z.string()),
+  /** The id the client asked to extend: a gateway task id or an upstream generation id. */
+  parent_task_id: z.optional(z.string()),
+  /** The parent's upstream generation id. Internal. */
+  parent_upstream_id: z.optional(z.string()),
+  prompt: z.string(),
+  expand_prompt: z.optional(z.boolean()),
+  /** An http(s) URL, or a summary of a data URL (the image itself is not stored). */
+  image_url: z.optional(z.string()),
+  image_end_url: z.optional(z.string()),
+  /** The client's own hook for notifications. */
+  notify_hook: z.optional(z.string()),
+  /** sha256 of the callback token's secret. Internal. */
+  callback_token_hash: z.string(),
+  video_url: z.optional(z.string()),
+  video_raw_url: z.optional(z.string()),
+  thumbnail_url: z.optional(z.string()),
+  last_frame_url: z.optional(z.string()),
+  failure_reason: z.optional(z.string()),
+  created_at: unixSeconds,
+  updated_at: unixSeconds,
+  /** When the reconciler fails the task if it has not finished. */
+  deadline_at: unixSeconds,
+  /** Present only while the task is open (the sparse open-task index). */
+  open_shard: z.optional(z.string()),
+  check_after: z.optional(unixSeconds),
+  /** DynamoDB TTL: when the item is deleted (a REMOVE record by the service). */
+  expires_at: unixSeconds,
+});
+
+export type TaskRecord = z.infer<typeof taskRecordSchema>;
