@@ -1,0 +1,278 @@
+/**
+ * The local stand-in for a Lambda event source mapping on a DynamoDB
+ * stream: polls DynamoDB Local's stream with @aws-sdk/client-dynamodb-streams
+ * and hands batches, in the Lambda DynamoDBStreamEvent record shape, to
+ * `onRecords` (typically a handler invoked in-process).
+ *
+ * - shards open at start are read from LATEST (what happens from now on);
+ *   shards that appear later from TRIM_HORIZON, after their parent is done;
+ * - GetRecords about every `intervalMs` (200 ms) per shard;
+ * - optional Lambda event filter patterns (functions/domain/task-events.ts),
+ *   evaluated with the same matcher the domain documents;
+ * - a batch that throws is retried (bounded, with backoff) before moving on,
+ *   and a `{batchItemFailures}` answer retries from the earliest failed
+ *   record, as with ReportBatchItemFailures; after `maxRetries` the records
+ *   are given up and reported through onError (the on-failure destination).
+ */
+import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
+import {
+  DescribeStreamCommand,
+  DynamoDBStreamsClient,
+  ExpiredIteratorException,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  TrimmedDataAccessException,
+  type _Record,
+  type AttributeValue as StreamAttributeValue,
+  type Shard,
+  type ShardIteratorType,
+} from '@aws-sdk/client-dynamodb-streams';
+import type { DynamoDBRecord } from 'aws-lambda';
+import { matchesFilterPattern, type FilterPattern } from '../../functions/domain/task-events';
+import { localDynamoClient } from './dynamodb-local';
+import { sleep } from './net';
+
+export interface StreamPollerOptions {
+  readonly endpoint: string;
+  readonly tableName: string;
+  readonly onRecords: (records: DynamoDBRecord[]) => unknown;
+  readonly intervalMs?: number;
+  /** GetRecords Limit, and the largest batch handed over (Lambda's BatchSize). */
+  readonly batchSize?: number;
+  /** Lambda event filter patterns: a record passes when any pattern matches. */
+  readonly filterPatterns?: readonly FilterPattern[];
+  /** Retries of a failing batch before its records are given up (Lambda's MaximumRetryAttempts). */
+  readonly maxRetries?: number;
+  readonly retryDelayMs?: number;
+  /** How often the stream is described to find new shards. */
+  readonly shardDiscoveryMs?: number;
+  readonly region?: string;
+  readonly onError?: (message: string, error?: unknown) => void;
+}
+
+export interface StreamPoller {
+  readonly streamArn: string;
+  /** Records handed to onRecords successfully. */
+  readonly delivered: number;
+  /** Records given up after the retries. */
+  readonly givenUp: number;
+  /** Records dropped by the filter patterns. */
+  readonly filteredOut: number;
+  stop(): Promise<void>;
+}
+
+interface ShardState {
+  readonly shardId: string;
+  readonly parentShardId?: string;
+  iterator?: string;
+  lastSequenceNumber?: string;
+  readonly startAt: ShardIteratorType;
+}
+
+/** Lambda's event carries binary attributes as base64, the SDK as bytes; the rest is the same JSON. */
+function toLambdaAttributes(value: unknown): any {
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
+  if (Array.isArray(value)) return value.map(toLambdaAttributes);
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined).map(([k, v]) => [k, toLambdaAttributes(v)]));
+  }
+  return value;
+}
+
+/** One SDK stream record in the shape a Lambda DynamoDBStreamEvent record has. */
+export function toLambdaRecord(record: _Record, streamArn: string, region: string): DynamoDBRecord {
+  const ddb = record.dynamodb ?? {};
+  const images = (image: Record<string, StreamAttributeValue> | undefined) => (image === undefined ? undefined : toLambdaAttributes(image));
+  return {
+    eventID: record.eventID,
+    eventName: record.eventName,
+    eventVersion: record.eventVersion ?? '1.1',
+    eventSource: 'aws:dynamodb',
+    awsRegion: record.awsRegion ?? region,
+    dynamodb: {
+      ...(ddb.ApproximateCreationDateTime && { ApproximateCreationDateTime: Math.floor(ddb.ApproximateCreationDateTime.getTime() / 1000) }),
+      Keys: images(ddb.Keys),
+      ...(ddb.NewImage && { NewImage: images(ddb.NewImage) }),
+      ...(ddb.OldImage && { OldImage: images(ddb.OldImage) }),
+      SequenceNumber: ddb.SequenceNumber,
+      SizeBytes: ddb.SizeBytes,
+      StreamViewType: ddb.StreamViewType,
+    },
+    eventSourceARN: streamArn,
+    ...(record.userIdentity && { userIdentity: { type: record.userIdentity.Type, principalId: record.userIdentity.PrincipalId } }),
+  } as DynamoDBRecord;
+}
+
+export async function startStreamPoller(options: StreamPollerOptions): Promise<StreamPoller> {
+  const region = options.region ?? process.env.AWS_REGION ?? 'us-east-1';
+  const intervalMs = options.intervalMs ?? 200;
+  const batchSize = options.batchSize ?? 100;
+  const maxRetries = options.maxRetries ?? 3;
+  const retryDelayMs = options.retryDelayMs ?? 200;
+  const discoveryMs = options.shardDiscoveryMs ?? 1000;
+  const onError = options.onError ?? ((message: string) => console.error(`stream poller (${options.tableName}): ${message}`));
+
+  const dynamo = localDynamoClient(options.endpoint);
+  const streams = new DynamoDBStreamsClient({ endpoint: options.endpoint, region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  let streamArn: string;
+  try {
+    const { Table } = await dynamo.send(new DescribeTableCommand({ TableName: options.tableName }));
+    if (!Table?.LatestStreamArn || Table.StreamSpecification?.StreamEnabled === false) {
+      throw new Error(`table ${options.tableName} has no stream`);
+    }
+    streamArn = Table.LatestStreamArn;
+  } finally {
+    dynamo.destroy();
+  }
+
+  const shards = new Map<string, ShardState>();
+  const finished = new Set<string>();
+  let delivered = 0;
+  let givenUp = 0;
+  let filteredOut = 0;
+  let stopped = false;
+
+  async function describeShards(): Promise<Shard[]> {
+    const all: Shard[] = [];
+    let start: string | undefined;
+    do {
+      const { StreamDescription } = await streams.send(new DescribeStreamCommand({ StreamArn: streamArn, ExclusiveStartShardId: start }));
+      all.push(...(StreamDescription?.Shards ?? []));
+      start = StreamDescription?.LastEvaluatedShardId;
+    } while (start);
+    return all;
+  }
+
+  async function discover(initial: boolean): Promise<void> {
+    for (const shard of await describeShards()) {
+      const id = shard.ShardId!;
+      if (shards.has(id) || finished.has(id)) continue;
+      const closed = shard.SequenceNumberRange?.EndingSequenceNumber !== undefined;
+      if (initial) {
+        // What happened before start is history: only open shards, from now on.
+        if (closed) finished.add(id);
+        else shards.set(id, { shardId: id, startAt: 'LATEST' });
+      } else {
+        shards.set(id, { shardId: id, parentShardId: shard.ParentShardId, startAt: 'TRIM_HORIZON' });
+      }
+    }
+  }
+
+  async function iteratorFor(state: ShardState): Promise<string | undefined> {
+    const input = state.lastSequenceNumber
+      ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER' as const, SequenceNumber: state.lastSequenceNumber }
+      : { ShardIteratorType: state.startAt };
+    const { ShardIterator } = await streams.send(new GetShardIteratorCommand({ StreamArn: streamArn, ShardId: state.shardId, ...input }));
+    return ShardIterator;
+  }
+
+  /** Hands records over, retrying as an event source mapping does; returns when done or given up. */
+  async function hand(records: DynamoDBRecord[]): Promise<void> {
+    let pending = records;
+    for (let attempt = 0; pending.length > 0; attempt += 1) {
+      let failedFrom: number | undefined;
+      try {
+        const result = (await options.onRecords(pending)) as { batchItemFailures?: { itemIdentifier?: string }[] } | undefined;
+        const failures = result?.batchItemFailures ?? [];
+        if (failures.length === 0) {
+          delivered += pending.length;
+          return;
+        }
+        const failedIds = new Set(failures.map((f) => f.itemIdentifier));
+        const index = pending.findIndex((r) => failedIds.has(r.dynamodb?.SequenceNumber));
+        failedFrom = index < 0 ? 0 : index;
+        delivered += failedFrom;
+      } catch (error) {
+        onError(`batch of ${pending.length} record(s) failed: ${(error as Error)?.message ?? String(error)}`, error);
+        failedFrom = 0;
+      }
+      pending = pending.slice(failedFrom);
+      if (attempt >= maxRetries) {
+        givenUp += pending.length;
+        onError(`gave up on ${pending.length} record(s) after ${maxRetries} retries (sequence numbers ${pending.map((r) => r.dynamodb?.SequenceNumber).join(', ')})`);
+        return;
+      }
+      if (stopped) return;
+      await sleep(retryDelayMs * (attempt + 1));
+    }
+  }
+
+  async function pollShard(state: ShardState): Promise<void> {
+    if (state.parentShardId && shards.has(state.parentShardId)) return; // Parent first, for per-key order.
+    state.iterator ??= await iteratorFor(state);
+    if (state.iterator === undefined) {
+      shards.delete(state.shardId);
+      finished.add(state.shardId);
+      return;
+    }
+    let output;
+    try {
+      output = await streams.send(new GetRecordsCommand({ ShardIterator: state.iterator, Limit: batchSize }));
+    } catch (error) {
+      if (error instanceof ExpiredIteratorException) {
+        state.iterator = undefined; // A new one after the last sequence number, next round.
+        return;
+      }
+      if (error instanceof TrimmedDataAccessException) {
+        state.iterator = undefined;
+        state.lastSequenceNumber = undefined;
+        return;
+      }
+      throw error;
+    }
+    const records = (output.Records ?? []).map((record) => toLambdaRecord(record, streamArn, region));
+    if (records.length > 0) {
+      state.lastSequenceNumber = records[records.length - 1].dynamodb?.SequenceNumber;
+      const patterns = options.filterPatterns;
+      const passing = patterns && patterns.length > 0 ? records.filter((r) => patterns.some((p) => matchesFilterPattern(r, p))) : records;
+      filteredOut += records.length - passing.length;
+      if (passing.length > 0) await hand(passing);
+    }
+    state.iterator = output.NextShardIterator;
+    if (state.iterator === undefined) {
+      shards.delete(state.shardId);
+      finished.add(state.shardId);
+    }
+  }
+
+  await discover(true);
+  // Take the LATEST iterators now, so what is written after start() resolves is seen.
+  await Promise.all([...shards.values()].map(async (state) => (state.iterator = await iteratorFor(state))));
+
+  const loop = (async () => {
+    let lastDiscovery = Date.now();
+    while (!stopped) {
+      try {
+        if (Date.now() - lastDiscovery >= discoveryMs) {
+          lastDiscovery = Date.now();
+          await discover(false);
+        }
+        for (const state of [...shards.values()]) {
+          if (stopped) break;
+          await pollShard(state);
+        }
+      } catch (error) {
+        if (!stopped) onError(`polling failed: ${(error as Error)?.message ?? String(error)}`, error);
+      }
+      if (!stopped) await sleep(intervalMs);
+    }
+  })();
+
+  return {
+    streamArn,
+    get delivered() {
+      return delivered;
+    },
+    get givenUp() {
+      return givenUp;
+    },
+    get filteredOut() {
+      return filteredOut;
+    },
+    stop: async () => {
+      stopped = true;
+      await loop;
+      streams.destroy();
+    },
+  };
+}
