@@ -2,7 +2,9 @@
  * The CDK app (cdk.json runs it with tsx). Settings come from context:
  *   stage, deletionProtection, upstreamBaseUrl, upstreamSecretName | upstreamSecretArn,
  *   callbackBaseUrl, throttleRateLimit, throttleBurstLimit, logRetentionDays,
- *   apiGatewayCloudWatchRole, webAclArn
+ *   apiGatewayCloudWatchRole, webAclArn,
+ *   reconcileIntervalMinutes (1), reconcileAfterSeconds (300), taskDeadlineSeconds (7200),
+ *   reconcileMaxTasks (100), taskRetentionDays (90), reconcilerReservedConcurrency (1, or none)
  * e.g. npx cdk deploy -c stage=prod -c upstreamBaseUrl=https://api.example.com
  */
 import { App, Tags, Validations } from 'aws-cdk-lib';

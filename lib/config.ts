@@ -22,6 +22,22 @@ export interface GatewayConfig {
   readonly apiGatewayCloudWatchRole: boolean;
   /** WAFv2 web ACL to associate with the API stage. */
   readonly webAclArn?: string;
+  /** Minutes between two runs of the reconciler (EventBridge schedule). */
+  readonly reconcileIntervalMinutes: number;
+  /** Seconds a task may stay open before the reconciler asks the upstream about it (and between two asks). */
+  readonly reconcileAfterSeconds: number;
+  /** Seconds after which an unfinished task is failed; stamped on each task when it is created. */
+  readonly taskDeadlineSeconds: number;
+  /** Most tasks the reconciler looks at in one run. */
+  readonly reconcileMaxTasks: number;
+  /** Days a task (and its delivery records) is kept before DynamoDB TTL removes it. */
+  readonly taskRetentionDays: number;
+  /**
+   * Reserved concurrency of the reconciler: 1 = one run at a time. Undefined
+   * (context `none`) reserves nothing, for accounts whose concurrency limit
+   * leaves no room for a reservation.
+   */
+  readonly reconcilerReservedConcurrency?: number;
 }
 
 export const DEFAULTS = {
@@ -29,6 +45,12 @@ export const DEFAULTS = {
   throttleRateLimit: 50,
   throttleBurstLimit: 100,
   logRetentionDays: logs.RetentionDays.ONE_MONTH,
+  reconcileIntervalMinutes: 1,
+  reconcileAfterSeconds: 300,
+  taskDeadlineSeconds: 7200,
+  reconcileMaxTasks: 100,
+  taskRetentionDays: 90,
+  reconcilerReservedConcurrency: 1,
 } as const;
 
 /** Context values come from cdk.json (typed) or the command line (strings). */
@@ -55,6 +77,12 @@ function positiveNumber(node: Node, key: string, fallback: number): number {
     throw new Error(`context ${key} must be a positive number, got ${JSON.stringify(value)}`);
   }
   return parsed;
+}
+
+function positiveInteger(node: Node, key: string, fallback: number): number {
+  const value = positiveNumber(node, key, fallback);
+  if (!Number.isInteger(value)) throw new Error(`context ${key} must be a whole number, got ${JSON.stringify(node.tryGetContext(key))}`);
+  return value;
 }
 
 function httpsUrl(key: string, value: string | undefined): string | undefined {
@@ -88,6 +116,20 @@ export function configFromContext(node: Node): GatewayConfig {
   const throttleBurstLimit = positiveNumber(node, 'throttleBurstLimit', DEFAULTS.throttleBurstLimit);
   if (!Number.isInteger(throttleBurstLimit)) throw new Error('context throttleBurstLimit must be an integer');
 
+  const reconcileAfterSeconds = positiveInteger(node, 'reconcileAfterSeconds', DEFAULTS.reconcileAfterSeconds);
+  const taskDeadlineSeconds = positiveInteger(node, 'taskDeadlineSeconds', DEFAULTS.taskDeadlineSeconds);
+  const taskRetentionDays = positiveInteger(node, 'taskRetentionDays', DEFAULTS.taskRetentionDays);
+  if (taskDeadlineSeconds <= reconcileAfterSeconds) {
+    throw new Error(
+      `context taskDeadlineSeconds (${taskDeadlineSeconds}) must be greater than reconcileAfterSeconds (${reconcileAfterSeconds}): ` +
+        'a task must get a chance to be reconciled before it is failed',
+    );
+  }
+  if (taskRetentionDays * 86_400 <= taskDeadlineSeconds) {
+    throw new Error(`context taskRetentionDays (${taskRetentionDays}) must keep tasks longer than taskDeadlineSeconds (${taskDeadlineSeconds})`);
+  }
+  const reservedConcurrency = node.tryGetContext('reconcilerReservedConcurrency');
+
   return {
     stage,
     deletionProtection: stage === 'prod' ? true : (deletionProtectionContext ?? false),
@@ -100,5 +142,14 @@ export function configFromContext(node: Node): GatewayConfig {
     logRetentionDays: logRetentionDays as logs.RetentionDays,
     apiGatewayCloudWatchRole: optionalBoolean(node, 'apiGatewayCloudWatchRole') ?? true,
     webAclArn: optionalString(node, 'webAclArn'),
+    reconcileIntervalMinutes: positiveInteger(node, 'reconcileIntervalMinutes', DEFAULTS.reconcileIntervalMinutes),
+    reconcileAfterSeconds,
+    taskDeadlineSeconds,
+    reconcileMaxTasks: positiveInteger(node, 'reconcileMaxTasks', DEFAULTS.reconcileMaxTasks),
+    taskRetentionDays,
+    reconcilerReservedConcurrency:
+      reservedConcurrency === 'none'
+        ? undefined
+        : positiveInteger(node, 'reconcilerReservedConcurrency', DEFAULTS.reconcilerReservedConcurrency),
   };
 }

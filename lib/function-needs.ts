@@ -1,7 +1,19 @@
 import { Duration } from 'aws-cdk-lib';
+import type { ENV } from '../functions/domain/config';
+import { OPEN_TASKS_INDEX } from '../functions/domain/tables';
+import type { TableRole } from './tables';
 
-/** The stack's tables, by role. */
-export type TableRole = 'tasks' | 'clients' | 'idempotency';
+export type { TableRole } from './tables';
+
+/**
+ * Settings a function reads from its environment besides table names and
+ * upstream settings, by their key in ENV (functions/domain/config.ts). The
+ * stack sets the values from its configuration (lib/config.ts).
+ */
+export type FunctionSetting = Extract<
+  keyof typeof ENV,
+  'callbackBaseUrl' | 'reconcileAfterSeconds' | 'taskDeadlineSeconds' | 'taskRetentionDays' | 'reconcileMaxTasks'
+>;
 
 export interface TableAccess {
   readonly table: TableRole;
@@ -17,6 +29,8 @@ export interface FunctionNeeds {
   readonly tables: readonly TableAccess[];
   /** Calls the upstream: reads the key secret and gets the upstream settings in its environment. */
   readonly upstream: boolean;
+  /** Further settings it reads from its environment. @default none */
+  readonly settings?: readonly FunctionSetting[];
   readonly memorySize: number;
   readonly timeout: Duration;
   /** Synchronous: API Gateway, authorizer, stream polling. Asynchronous: schedules and events (gets a DLQ). */
@@ -37,6 +51,8 @@ const submitter = (description: string): FunctionNeeds => ({
     { table: 'idempotency', actions: IDEMPOTENCY },
   ],
   upstream: true,
+  // The callback URL handed to the upstream; each task's reconcile time, deadline and expiry.
+  settings: ['callbackBaseUrl', 'reconcileAfterSeconds', 'taskDeadlineSeconds', 'taskRetentionDays'],
   memorySize: 512,
   timeout: Duration.seconds(20),
   invocation: 'synchronous',
@@ -44,8 +60,9 @@ const submitter = (description: string): FunctionNeeds => ({
 
 /**
  * Least-privilege needs of every function, by functions/<name>. The stack
- * creates the functions routes.ts lists plus the authorizer; the other
- * entries are ready for the functions still to come.
+ * creates the functions routes.ts lists, the authorizer, the reconciler and
+ * the notifier; a function serving a route must have its entry here before
+ * routes.ts lists it, or the synth fails (needsOf).
  */
 export const FUNCTION_NEEDS: Readonly<Record<string, FunctionNeeds>> = {
   authorizer: {
@@ -74,14 +91,27 @@ export const FUNCTION_NEEDS: Readonly<Record<string, FunctionNeeds>> = {
     timeout: Duration.seconds(4),
     invocation: 'synchronous',
   },
+  'list-deliveries': {
+    description: "GET /luma/generations/{task_id}/deliveries: notification attempts for one of the caller's tasks",
+    tables: [
+      { table: 'tasks', actions: ['dynamodb:GetItem'] },
+      { table: 'deliveries', actions: ['dynamodb:Query'] },
+    ],
+    upstream: false,
+    memorySize: 256,
+    timeout: Duration.seconds(5),
+    invocation: 'synchronous',
+  },
   reconciler: {
     description: 'Polls the upstream for tasks open too long; fails tasks past their deadline',
     tables: [
-      { table: 'tasks', actions: ['dynamodb:Query'], index: 'open-tasks' },
-      { table: 'tasks', actions: ['dynamodb:UpdateItem'] },
+      // The sparse open-task index only: never the table itself (no Query, no Scan).
+      { table: 'tasks', actions: ['dynamodb:Query'], index: OPEN_TASKS_INDEX },
+      { table: 'tasks', actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] },
     ],
     upstream: true,
-    memorySize: 512,
+    settings: ['reconcileAfterSeconds', 'taskDeadlineSeconds', 'taskRetentionDays', 'reconcileMaxTasks'],
+    memorySize: 256,
     timeout: Duration.seconds(60),
     // Run by an EventBridge schedule.
     invocation: 'asynchronous',
@@ -89,11 +119,16 @@ export const FUNCTION_NEEDS: Readonly<Record<string, FunctionNeeds>> = {
   notifier: {
     description: "Tells clients' notify_hook of task status changes (task table stream)",
     tables: [
-      { table: 'tasks', actions: ['dynamodb:GetItem'] },
+      // The client's webhook secret; the task itself comes in the stream record.
       { table: 'clients', actions: ['dynamodb:GetItem'] },
+      // One record per delivery attempt.
+      { table: 'deliveries', actions: ['dynamodb:PutItem'] },
     ],
     upstream: false,
+    // Delivery records expire with the tasks.
+    settings: ['taskRetentionDays'],
     memorySize: 256,
+    // Outbound calls with short timeouts and in-invocation retries.
     timeout: Duration.seconds(60),
     // Polled from the stream by an event source mapping (its failures go to the mapping's destination).
     invocation: 'synchronous',

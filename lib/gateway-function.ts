@@ -36,6 +36,14 @@ export interface GatewayFunctionProps {
    * events go to a dead-letter queue.
    */
   readonly invocation: 'synchronous' | 'asynchronous';
+  /** Reserved concurrency (1 = one invocation at a time). @default none */
+  readonly reservedConcurrentExecutions?: number;
+  /**
+   * Asynchronous functions only: how often Lambda retries a failed event, and
+   * how long an event may wait (e.g. while throttled) before it is given up
+   * and sent to the dead-letter queue. @default Lambda's: 2 retries, 6 hours
+   */
+  readonly asyncRetries?: { readonly retryAttempts: number; readonly maxEventAge: Duration };
 }
 
 /**
@@ -78,10 +86,11 @@ export class GatewayFunction extends Construct {
         enforceSSL: true,
         retentionPeriod: Duration.days(14),
       });
-      Validations.of(this.deadLetterQueue).acknowledge({
-        id: 'AwsSolutions-SQS3',
-        reason: 'This queue is itself the dead-letter queue of the function.',
-      });
+      const reason = 'This queue is itself the dead-letter queue of the function: nothing redrives from it.';
+      Validations.of(this.deadLetterQueue).acknowledge({ id: 'AwsSolutions-SQS3', reason }, { id: 'Serverless-SQSRedrivePolicy', reason });
+    }
+    if (props.asyncRetries && props.invocation !== 'asynchronous') {
+      throw new Error(`${props.functionName}: asyncRetries applies to asynchronous functions only`);
     }
 
     this.function = new NodejsFunction(this, 'Function', {
@@ -98,6 +107,7 @@ export class GatewayFunction extends Construct {
       role: this.role,
       logGroup: this.logGroup,
       deadLetterQueue: this.deadLetterQueue,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       environment: {
         POWERTOOLS_SERVICE_NAME: 'luma-gateway',
         LOG_LEVEL: props.logLevel ?? 'INFO',
@@ -118,6 +128,17 @@ export class GatewayFunction extends Construct {
         externalModules: [],
       },
     });
+
+    if (props.asyncRetries) {
+      this.function.configureAsyncInvoke(props.asyncRetries);
+      const invokeConfig = this.function.node.findChild('EventInvokeConfig');
+      Validations.of(invokeConfig).acknowledge({
+        id: 'Serverless-LambdaAsyncFailureDestination',
+        reason:
+          'Failed and expired events already go to the function\'s dead-letter queue (DeadLetterConfig, which ' +
+          'Serverless-LambdaDLQ asks for); an on-failure destination as well would record every failure twice.',
+      });
+    }
 
     if (props.invocation === 'synchronous') {
       Validations.of(this.function).acknowledge({

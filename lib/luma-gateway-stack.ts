@@ -1,14 +1,18 @@
-import { Annotations, CfnOutput, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { ENV } from '../functions/domain/config';
-import { clientsTable, idempotencyTable, tasksTable } from '../functions/domain/tables';
+import { statusChangePatterns } from '../functions/domain/task-events';
 import { routes as allRoutes, type RouteDefinition } from '../functions/routes';
 import { GatewayApi } from './api';
 import type { GatewayConfig } from './config';
-import { needsOf, type TableRole } from './function-needs';
-import { GatewayFunction, MAX_API_FUNCTION_TIMEOUT } from './gateway-function';
-import { GatewayTable } from './tables';
+import { needsOf, type FunctionSetting } from './function-needs';
+import { GatewayFunction, MAX_API_FUNCTION_TIMEOUT, type GatewayFunctionProps } from './gateway-function';
+import { createGatewayTables, TABLE_ROLES, type GatewayTable, type TableRole } from './tables';
+import { TaskEventsSubscription } from './task-events-subscription';
 import { UpstreamSecret } from './upstream-secret';
 
 /** Deployed when no upstreamBaseUrl is configured: resolves nowhere, so nothing is sent anywhere by mistake. */
@@ -22,9 +26,13 @@ export interface LumaGatewayStackProps extends StackProps {
   readonly routes?: readonly RouteDefinition[];
 }
 
+/** Functions not behind a route: run by a schedule or by the task stream. */
+export const BACKGROUND_FUNCTIONS = ['reconciler', 'notifier'] as const;
+
 /**
- * luma-gateway: the public REST API, its functions, the task, client and
- * idempotency tables, and the upstream key secret.
+ * luma-gateway: the public REST API, its functions, the task, client,
+ * idempotency and delivery tables, the upstream key secret, the scheduled
+ * reconciler and the stream-fed notifier.
  */
 export class LumaGatewayStack extends Stack {
   readonly tables: Readonly<Record<TableRole, GatewayTable>>;
@@ -32,6 +40,10 @@ export class LumaGatewayStack extends Stack {
   readonly api: GatewayApi;
   /** Every function of the stack, by folder name under functions/. */
   readonly functions = new Map<string, GatewayFunction>();
+  /** Runs the reconciler every reconcileIntervalMinutes. */
+  readonly reconcileSchedule: events.Rule;
+  /** The notifier's subscription to task status changes (tasks with a notify_hook). */
+  readonly notifierSubscription: TaskEventsSubscription;
 
   constructor(scope: Construct, id: string, props: LumaGatewayStackProps) {
     super(scope, id, props);
@@ -39,14 +51,7 @@ export class LumaGatewayStack extends Stack {
     const routes = props.routes ?? allRoutes;
     const logRemovalPolicy = config.stage === 'prod' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
 
-    this.tables = {
-      tasks: new GatewayTable(this, tasksTable.id, { definition: tasksTable, deletionProtection: config.deletionProtection }),
-      clients: new GatewayTable(this, clientsTable.id, { definition: clientsTable, deletionProtection: config.deletionProtection }),
-      idempotency: new GatewayTable(this, idempotencyTable.id, {
-        definition: idempotencyTable,
-        deletionProtection: config.deletionProtection,
-      }),
-    };
+    this.tables = createGatewayTables(this, config.deletionProtection);
 
     this.upstreamSecret = new UpstreamSecret(this, 'UpstreamSecret', {
       stage: config.stage,
@@ -63,7 +68,26 @@ export class LumaGatewayStack extends Stack {
       );
     }
 
-    const createFunction = (functionName: string, extraEnvironment: () => Record<string, string>) => {
+    // Values of the settings functions declare in FUNCTION_NEEDS; the callback URL exists once the API does.
+    let api: GatewayApi | undefined;
+    const settingValue = (setting: FunctionSetting, functionName: string): string => {
+      switch (setting) {
+        case 'callbackBaseUrl':
+          if (!api) throw new Error(`${functionName} needs the callback URL, which exists only once the API is created`);
+          return config.callbackBaseUrl ?? api.baseUrl;
+        case 'reconcileAfterSeconds':
+          return String(config.reconcileAfterSeconds);
+        case 'taskDeadlineSeconds':
+          return String(config.taskDeadlineSeconds);
+        case 'taskRetentionDays':
+          return String(config.taskRetentionDays);
+        case 'reconcileMaxTasks':
+          return String(config.reconcileMaxTasks);
+      }
+    };
+
+    type ExtraProps = Pick<GatewayFunctionProps, 'reservedConcurrentExecutions' | 'asyncRetries'>;
+    const createFunction = (functionName: string, extraProps: ExtraProps = {}) => {
       const needs = needsOf(functionName);
       const gatewayFunction = new GatewayFunction(this, `Fn-${functionName}`, {
         functionName,
@@ -73,19 +97,18 @@ export class LumaGatewayStack extends Stack {
         invocation: needs.invocation,
         logRetention: config.logRetentionDays,
         logRemovalPolicy,
+        ...extraProps,
         environment: {
-          // Table names are not secrets; every function gets all three, access is what the grants allow.
-          [ENV.tasksTable]: this.tables.tasks.tableName,
-          [ENV.clientsTable]: this.tables.clients.tableName,
-          [ENV.idempotencyTable]: this.tables.idempotency.tableName,
+          // Table names are not secrets; every function gets all of them, access is what the grants allow.
+          ...Object.fromEntries(Object.entries(TABLE_ROLES).map(([role, { env }]) => [env, this.tables[role as TableRole].tableName])),
           ...(needs.upstream
             ? {
                 [ENV.upstreamBaseUrl]: config.upstreamBaseUrl ?? PLACEHOLDER_UPSTREAM_BASE_URL,
                 [ENV.upstreamSecretId]: this.upstreamSecret.secretId,
                 [ENV.upstreamTimeoutMs]: UPSTREAM_TIMEOUT_MS,
-                ...extraEnvironment(),
               }
             : {}),
+          ...Object.fromEntries((needs.settings ?? []).map((setting) => [ENV[setting], settingValue(setting, functionName)])),
         },
       });
       this.grantNeeds(gatewayFunction, functionName);
@@ -93,9 +116,9 @@ export class LumaGatewayStack extends Stack {
       return gatewayFunction;
     };
 
-    const authorizer = createFunction('authorizer', () => ({}));
+    const authorizer = createFunction('authorizer');
 
-    this.api = new GatewayApi(this, 'Api', {
+    this.api = api = new GatewayApi(this, 'Api', {
       stageName: config.stage,
       throttleRateLimit: config.throttleRateLimit,
       throttleBurstLimit: config.throttleBurstLimit,
@@ -108,15 +131,45 @@ export class LumaGatewayStack extends Stack {
 
     // One function per distinct functionName; a function may serve several routes.
     for (const route of routes) {
-      const routeFunction =
-        this.functions.get(route.functionName) ??
-        createFunction(route.functionName, () => ({ [ENV.callbackBaseUrl]: config.callbackBaseUrl ?? this.api.baseUrl }));
+      const routeFunction = this.functions.get(route.functionName) ?? createFunction(route.functionName);
       const timeout = needsOf(route.functionName).timeout;
       if (timeout.toSeconds() > MAX_API_FUNCTION_TIMEOUT.toSeconds()) {
         throw new Error(`${route.functionName} serves ${route.path}: its timeout must be at most ${MAX_API_FUNCTION_TIMEOUT.toSeconds()} s`);
       }
       this.api.addRoute(route, routeFunction.function);
     }
+
+    // Reconciler: one run per tick, one at a time. A failed or stale tick is not retried: the next one does its work.
+    const reconciler = createFunction('reconciler', {
+      reservedConcurrentExecutions: config.reconcilerReservedConcurrency,
+      asyncRetries: { retryAttempts: 0, maxEventAge: Duration.minutes(Math.max(5, 2 * config.reconcileIntervalMinutes)) },
+    });
+    this.reconcileSchedule = new events.Rule(this, 'ReconcileSchedule', {
+      description: `luma-gateway ${config.stage}: runs the reconciler every ${config.reconcileIntervalMinutes} min`,
+      schedule: events.Schedule.rate(Duration.minutes(config.reconcileIntervalMinutes)),
+      targets: [
+        new targets.LambdaFunction(reconciler.function, {
+          retryAttempts: 0,
+          // Ticks EventBridge could not hand to Lambda land beside the function's failed runs.
+          deadLetterQueue: reconciler.deadLetterQueue,
+        }),
+      ],
+    });
+
+    // Notifier: status changes of tasks that carry a client notify_hook, from the task stream.
+    const notifier = createFunction('notifier');
+    this.notifierSubscription = new TaskEventsSubscription(this, 'NotifierSubscription', {
+      table: this.tables.tasks.table,
+      handler: notifier.function,
+      filterPatterns: statusChangePatterns({ withNotifyHook: true }),
+      batchSize: 10,
+      retryAttempts: 3,
+      maxRecordAge: Duration.hours(1),
+      bisectBatchOnError: true,
+      reportBatchItemFailures: true,
+    });
+
+    this.addAlarms(reconciler);
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.api.url, description: 'Base URL of the public API (stage included)' });
     new CfnOutput(this, 'TasksTableName', { value: this.tables.tasks.tableName });
@@ -125,11 +178,39 @@ export class LumaGatewayStack extends Stack {
       description: 'Task change stream (NEW_AND_OLD_IMAGES): see docs/stream-contract.md',
     });
     new CfnOutput(this, 'ClientsTableName', { value: this.tables.clients.tableName });
+    new CfnOutput(this, 'DeliveriesTableName', { value: this.tables.deliveries.tableName });
+    new CfnOutput(this, 'NotifierDeadLetterQueueUrl', {
+      value: this.notifierSubscription.deadLetterQueue.queueUrl,
+      description: 'Stream coordinates of task notifications that could not be delivered',
+    });
     new CfnOutput(this, 'UpstreamSecretArn', {
       value: this.upstreamSecret.secret.secretArn,
       description: this.upstreamSecret.created
         ? 'Placeholder secret created by the stack: put the upstream API key in it'
         : 'Existing secret holding the upstream API key',
+    });
+  }
+
+  /** No SNS topic: the alarms show in the console and can get actions per deployment. */
+  private addAlarms(reconciler: GatewayFunction): void {
+    new cloudwatch.Alarm(this, 'NotifierDeadLetterAlarm', {
+      alarmDescription: 'Task notifications were given up (retries exhausted or older than 1 h): see the notifier dead-letter queue',
+      metric: this.notifierSubscription.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(5),
+        statistic: cloudwatch.Stats.MAXIMUM,
+      }),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    new cloudwatch.Alarm(this, 'ReconcilerErrorsAlarm', {
+      alarmDescription: 'The reconciler failed at least twice in 5 minutes: lost callbacks are not being caught up',
+      metric: reconciler.function.metricErrors({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
+      threshold: 2,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
   }
 

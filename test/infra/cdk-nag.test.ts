@@ -1,37 +1,36 @@
 /**
  * cdk-nag (v3) finds nothing unacknowledged: neither errors nor warnings of
  * the AwsSolutions and Serverless packs, for the default dev stack and for a
- * prod stack with the optional branches (imported secret, WAF, open route).
+ * prod stack with the optional branches (imported secret, WAF, no reserved
+ * concurrency); the open callback route is in both.
  */
+import { Stack } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { AwsSolutionsChecks, ServerlessChecks, type NagPack } from 'cdk-nag';
-import { routes, type RouteDefinition } from '../../functions/routes';
+import { routes } from '../../functions/routes';
+import { TaskEventsSubscription } from '../../lib/task-events-subscription';
 import { synthStack } from './helpers';
 
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:luma/upstream-key-AbC123';
 
-const openRoute: RouteDefinition = {
-  functionName: 'extend',
-  method: 'POST',
-  path: '/luma/callbacks/{token}',
-  auth: 'none',
-  jsonBody: true,
-  summary: 'stand-in for the callback route',
-};
-
 const variants = {
   'dev (defaults)': synthStack(),
-  'prod (imported secret, WAF, no account role, an open route)': synthStack({
+  'prod (imported secret, WAF, no account role, no reserved concurrency)': synthStack({
     context: {
       stage: 'prod',
       upstreamSecretArn: SECRET_ARN,
       upstreamBaseUrl: 'https://api.upstream.example',
       webAclArn: 'arn:aws:wafv2:eu-west-1:123456789012:regional/webacl/luma/0000',
       apiGatewayCloudWatchRole: false,
+      reconcilerReservedConcurrency: 'none',
     },
-    routes: [...routes, openRoute],
   }),
 };
+
+it('the variants include an open route', () => {
+  expect(routes.some((route) => route.auth === 'none')).toBe(true);
+});
 
 const packs: Record<string, () => NagPack> = {
   AwsSolutions: () => new AwsSolutionsChecks(),
@@ -47,6 +46,18 @@ describe.each(Object.entries(variants))('%s', (_name, { stack }) => {
     expect(findings).toEqual([]);
     expect(report.success).toBe(true);
   });
+});
+
+it.each(Object.keys(packs))('TaskEventsSubscription brings no %s finding of its own into another stack', (pack) => {
+  const stack = new Stack();
+  const table = dynamodb.Table.fromTableAttributes(stack, 'Tasks', {
+    tableName: 'tasks',
+    tableStreamArn: 'arn:aws:dynamodb:eu-west-1:123456789012:table/tasks/stream/2026-01-01T00:00:00.000',
+  });
+  const handler = new LambdaFunction(stack, 'Consumer', { runtime: Runtime.NODEJS_22_X, handler: 'index.handler', code: Code.fromInline('exports.handler=()=>({})') });
+  const subscription = new TaskEventsSubscription(stack, 'TaskEvents', { table, handler });
+  const report = packs[pack]().validateScope(subscription);
+  expect(report.violations.map((violation) => violation.ruleName)).toEqual([]);
 });
 
 it('the packs do report an unacknowledged finding (the test would catch one)', () => {

@@ -6,10 +6,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { ENV } from '../../functions/domain/config';
-import { allTables, clientsTable, idempotencyTable, tasksTable } from '../../functions/domain/tables';
+import { allTables, clientsTable, deliveriesTable, idempotencyTable, tasksTable } from '../../functions/domain/tables';
 import { gatewayResponses } from '../../functions/http/gateway-responses';
 import { routes } from '../../functions/routes';
 import { FUNCTION_NEEDS } from '../../lib/function-needs';
+import { BACKGROUND_FUNCTIONS } from '../../lib/luma-gateway-stack';
 import {
   actionsOf,
   allStatements,
@@ -22,7 +23,8 @@ import {
 } from './helpers';
 
 const { app, stack, template } = synthStack({ bundle: true });
-const functionNames = [...new Set(routes.map((route) => route.functionName)), 'authorizer'];
+const apiFunctionNames = [...new Set(routes.map((route) => route.functionName)), 'authorizer'];
+const functionNames = [...apiFunctionNames, ...BACKGROUND_FUNCTIONS];
 
 describe('routes', () => {
   const methods = methodsByRoute(template);
@@ -67,8 +69,9 @@ describe('routes', () => {
 });
 
 describe('functions', () => {
-  it('creates one function per distinct route function plus the authorizer', () => {
+  it('creates one function per distinct route function, plus the authorizer, the reconciler and the notifier', () => {
     template.resourceCountIs('AWS::Lambda::Function', functionNames.length);
+    expect([...stack.functions.keys()].sort()).toEqual([...functionNames].sort());
   });
 
   it.each(functionNames)('%s: arm64 nodejs24.x, bounded timeout and memory, active tracing, own log group', (name) => {
@@ -76,7 +79,8 @@ describe('functions', () => {
     expect(properties.Runtime).toBe('nodejs24.x');
     expect(properties.Architectures).toEqual(['arm64']);
     expect(properties.Timeout).toBe(FUNCTION_NEEDS[name].timeout.toSeconds());
-    expect(properties.Timeout).toBeLessThan(29);
+    // Behind API Gateway (29 s) or a 60 s budget for the background functions.
+    expect(properties.Timeout).toBeLessThanOrEqual(apiFunctionNames.includes(name) ? 28 : 60);
     expect(properties.MemorySize).toBe(FUNCTION_NEEDS[name].memorySize);
     expect(properties.TracingConfig).toEqual({ Mode: 'Active' });
     expect(properties.LoggingConfig.LogGroup.Ref).toMatch(/LogGroup/);
@@ -105,6 +109,7 @@ describe('functions', () => {
     expect(variables[ENV.tasksTable]).toEqual(tableRef(tasksTable.id));
     expect(variables[ENV.clientsTable]).toEqual(tableRef(clientsTable.id));
     expect(variables[ENV.idempotencyTable]).toEqual(tableRef(idempotencyTable.id));
+    expect(variables[ENV.deliveriesTable]).toEqual(tableRef(deliveriesTable.id));
     expect(variables[ENV.upstreamBaseUrl]).toBe('https://upstream.invalid');
     expect(variables[ENV.upstreamTimeoutMs]).toBe('10000');
     expect(variables[ENV.upstreamSecretId]).toEqual({ Ref: Object.keys(resourcesOf(template, 'AWS::SecretsManager::Secret'))[0] });
@@ -184,6 +189,16 @@ describe('tables', () => {
   it('streams new and old images of tasks', () => {
     expect(tableOf(tasksTable.id).Properties.StreamSpecification).toEqual({ StreamViewType: 'NEW_AND_OLD_IMAGES' });
   });
+
+  it('keeps delivery attempts by task and attempt, expired by TTL, without a stream', () => {
+    const properties = tableOf(deliveriesTable.id).Properties;
+    expect(properties.KeySchema).toEqual([
+      { AttributeName: 'task_id', KeyType: 'HASH' },
+      { AttributeName: 'attempt_id', KeyType: 'RANGE' },
+    ]);
+    expect(properties.TimeToLiveSpecification).toEqual({ AttributeName: 'expires_at', Enabled: true });
+    expect(properties.StreamSpecification).toBeUndefined();
+  });
 });
 
 describe('IAM', () => {
@@ -219,6 +234,10 @@ describe('IAM', () => {
     const secretId = Object.keys(resourcesOf(template, 'AWS::SecretsManager::Secret'))[0];
     expect(statements).toContainEqual({ Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: { Ref: secretId } });
     expect(actionsOf(statements).filter((action) => action.startsWith('secretsmanager:'))).toEqual(['secretsmanager:GetSecretValue']);
+  });
+
+  it('grants no Scan, on any table or index', () => {
+    expect(actionsOf(allStatements(template)).filter((action) => /^dynamodb:(Scan|PartiQLSelect)$/.test(action))).toEqual([]);
   });
 
   it('never grants on every index of a table', () => {
@@ -290,7 +309,7 @@ describe('gateway responses', () => {
 });
 
 describe('outputs', () => {
-  it.each(['ApiUrl', 'TasksTableName', 'TasksTableStreamArn', 'UpstreamSecretArn', 'ClientsTableName'])('exports %s', (name) => {
+  it.each(['ApiUrl', 'TasksTableName', 'TasksTableStreamArn', 'UpstreamSecretArn', 'ClientsTableName', 'DeliveriesTableName', 'NotifierDeadLetterQueueUrl'])('exports %s', (name) => {
     expect(template.findOutputs(name)[name]).toBeDefined();
   });
 

@@ -120,28 +120,102 @@ describe('URLs, throttling and retention from context', () => {
 });
 
 describe('routes added later', () => {
-  // Stand-ins for the coming routes, served by existing handlers so the entries exist.
-  const laterRoutes: RouteDefinition[] = [
-    ...routes,
-    { functionName: 'extend', method: 'POST', path: '/luma/generations', auth: 'client', jsonBody: true, summary: 'create' },
-    { functionName: 'extend', method: 'POST', path: '/luma/callbacks/{token}', auth: 'none', jsonBody: true, summary: 'callback' },
-  ];
-  const { template } = synthStack({ routes: laterRoutes });
+  // A stand-in for a coming route, served by an existing handler so its entry exists.
+  const laterRoute: RouteDefinition = {
+    functionName: 'get-task',
+    method: 'GET',
+    path: '/luma/generations/{task_id}/history',
+    auth: 'client',
+    jsonBody: false,
+    summary: 'stand-in',
+  };
+  const { template } = synthStack({ routes: [...routes, laterRoute] });
   const methods = methodsByRoute(template);
 
   it('creates every route with the auth the table says', () => {
-    expect(methods['POST /luma/generations'].AuthorizationType).toBe('CUSTOM');
+    expect(methods['GET /luma/generations/{task_id}/history'].AuthorizationType).toBe('CUSTOM');
     expect(methods['POST /luma/callbacks/{token}'].AuthorizationType).toBe('NONE');
     expect(methods['POST /luma/callbacks/{token}'].AuthorizerId).toBeUndefined();
   });
 
   it('creates one function per functionName, however many routes it serves', () => {
-    template.resourceCountIs('AWS::Lambda::Function', 2);
+    const routeFunctions = new Set(routes.map((route) => route.functionName)).size;
+    // + authorizer, reconciler, notifier
+    template.resourceCountIs('AWS::Lambda::Function', routeFunctions + 3);
   });
 
   it('refuses a function without declared needs', () => {
     const unknown: RouteDefinition = { functionName: 'mystery', method: 'GET', path: '/x', auth: 'client', jsonBody: false, summary: 'x' };
     expect(() => synthStack({ routes: [unknown] })).toThrow(/FUNCTION_NEEDS/);
+  });
+
+  describe('GET /luma/generations/{task_id}/deliveries, as soon as routes.ts lists it', () => {
+    const deliveriesRoute: RouteDefinition = {
+      functionName: 'list-deliveries',
+      method: 'GET',
+      path: '/luma/generations/{task_id}/deliveries',
+      auth: 'client',
+      jsonBody: false,
+      summary: 'stand-in until routes.ts lists it',
+    };
+    const withDeliveries = routes.some((route) => route.functionName === 'list-deliveries') ? routes : [...routes, deliveriesRoute];
+    const { template } = synthStack({ routes: withDeliveries });
+
+    it('is served by list-deliveries behind the authorizer', () => {
+      expect(methodsByRoute(template)['GET /luma/generations/{task_id}/deliveries'].AuthorizationType).toBe('CUSTOM');
+    });
+
+    it('may read tasks (GetItem) and query deliveries, nothing else', () => {
+      const dynamo = statementsOfFunction(template, 'list-deliveries').filter((s) => JSON.stringify(s.Action).includes('dynamodb:'));
+      expect(dynamo).toEqual([
+        { Effect: 'Allow', Action: 'dynamodb:GetItem', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^TasksTable/), 'Arn'] } },
+        { Effect: 'Allow', Action: 'dynamodb:Query', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^DeliveriesTable/), 'Arn'] } },
+      ]);
+      expect(JSON.stringify(statementsOfFunction(template, 'list-deliveries'))).not.toContain('secretsmanager');
+    });
+  });
+});
+
+describe('reconciler and task lifecycle from context', () => {
+  const { template } = synthStack({
+    context: {
+      reconcileIntervalMinutes: '5',
+      reconcileAfterSeconds: 120,
+      taskDeadlineSeconds: '3600',
+      reconcileMaxTasks: '40',
+      taskRetentionDays: '30',
+      reconcilerReservedConcurrency: 'none',
+    },
+  });
+
+  it('runs the reconciler at the configured rate, without reserved concurrency when asked', () => {
+    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(5 minutes)' });
+    expect(functionNamed(template, 'reconciler').properties.ReservedConcurrentExecutions).toBeUndefined();
+    // A stale tick is dropped after two intervals.
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { MaximumEventAgeInSeconds: 600, MaximumRetryAttempts: 0 });
+  });
+
+  it('passes the lifecycle settings to the functions that read them', () => {
+    const variables = (name: string) => functionNamed(template, name).properties.Environment.Variables;
+    expect(variables('reconciler')).toMatchObject({
+      [ENV.reconcileAfterSeconds]: '120',
+      [ENV.taskDeadlineSeconds]: '3600',
+      [ENV.reconcileMaxTasks]: '40',
+      [ENV.taskRetentionDays]: '30',
+    });
+    for (const name of ['extend', 'create']) {
+      expect(variables(name)).toMatchObject({ [ENV.reconcileAfterSeconds]: '120', [ENV.taskDeadlineSeconds]: '3600', [ENV.taskRetentionDays]: '30' });
+    }
+    expect(variables('notifier')[ENV.taskRetentionDays]).toBe('30');
+  });
+
+  it('rejects settings that contradict each other or are not whole numbers', () => {
+    const config = (context: Record<string, unknown>) => () => configFromContext(new App({ context }).node);
+    expect(config({ taskDeadlineSeconds: 300, reconcileAfterSeconds: 300 })).toThrow(/taskDeadlineSeconds.*reconcileAfterSeconds/);
+    expect(config({ taskRetentionDays: 1, taskDeadlineSeconds: 90_000 })).toThrow(/taskRetentionDays/);
+    expect(config({ reconcileIntervalMinutes: '1.5' })).toThrow(/reconcileIntervalMinutes/);
+    expect(config({ reconcileMaxTasks: 0 })).toThrow(/reconcileMaxTasks/);
+    expect(config({ reconcilerReservedConcurrency: 'one' })).toThrow(/reconcilerReservedConcurrency/);
   });
 });
 
