@@ -44,6 +44,14 @@ export const routes: readonly RouteDefinition[] = [
     summary: 'Read one of your tasks',
   },
   {
+    functionName: 'list-deliveries',
+    method: 'GET',
+    path: '/luma/generations/{task_id}/deliveries',
+    auth: 'client',
+    jsonBody: false,
+    summary: 'Every notification attempt to your notify_hook for one of your tasks, and how it answered',
+  },
+  {
     functionName: 'callback',
     method: 'POST',
     path: '/luma/callbacks/{token}',

@@ -29,6 +29,8 @@ export interface NotifyDeps {
   readonly retentionDays: number;
   readonly deliver?: (request: DeliveryRequest) => Promise<DeliveryOutcome>;
   readonly sleep?: (ms: number) => Promise<void>;
+  /** Milliseconds left in this invocation; no attempt starts that could not finish in time. */
+  readonly remainingMs?: () => number;
 }
 
 export interface BatchResult {
@@ -60,6 +62,8 @@ async function notifyChange(deps: NotifyDeps, task: TaskItem): Promise<boolean> 
   const sleep = deps.sleep ?? defaultSleep;
 
   for (let attempt = 1; attempt <= deps.retryDelaysMs.length + 1; attempt += 1) {
+    // Out of time: leave the rest to Lambda's retry of this record.
+    if ((deps.remainingMs?.() ?? Infinity) < deps.timeoutMs + 1000) return false;
     const attemptedAt = deps.nowMs();
     const result = await deliver({
       url: task.notify_hook!,
@@ -92,28 +96,43 @@ async function notifyChange(deps: NotifyDeps, task: TaskItem): Promise<boolean> 
   return false;
 }
 
+/**
+ * Different tasks are notified in parallel; one task's changes go out one
+ * after another, in stream order, and after a failure its later changes wait
+ * for the retry. A slow hook therefore delays only its own task.
+ */
 export async function notifyStatusChanges(deps: NotifyDeps, records: readonly DynamoDBRecord[]): Promise<BatchResult> {
-  const failures: { itemIdentifier: string }[] = [];
-  // Per task, notifications go out in stream order: after a failure, a task's later changes wait for the retry.
-  const blockedTasks = new Set<string>();
+  const byTask = new Map<string, { sequence: string; task: TaskItem }[]>();
   for (const record of records) {
-    const sequence = record.dynamodb?.SequenceNumber ?? '';
     const task = statusChangeOf(record);
     if (task === undefined) continue;
-    if (blockedTasks.has(task.task_id)) {
-      failures.push({ itemIdentifier: sequence });
-      continue;
-    }
-    let delivered = false;
-    try {
-      delivered = await notifyChange(deps, task);
-    } catch (error) {
-      deps.log.error('notification failed', { task_id: task.task_id, error });
-    }
-    if (!delivered) {
-      blockedTasks.add(task.task_id);
-      failures.push({ itemIdentifier: sequence });
-    }
+    const changes = byTask.get(task.task_id) ?? [];
+    changes.push({ sequence: record.dynamodb?.SequenceNumber ?? '', task });
+    byTask.set(task.task_id, changes);
   }
-  return { batchItemFailures: failures };
+
+  const failed = new Set<string>();
+  await Promise.all(
+    [...byTask.values()].map(async (changes) => {
+      for (const [index, { task }] of changes.entries()) {
+        let delivered = false;
+        try {
+          delivered = await notifyChange(deps, task);
+        } catch (error) {
+          deps.log.error('notification failed', { task_id: task.task_id, error });
+        }
+        if (!delivered) {
+          for (const later of changes.slice(index)) failed.add(later.sequence);
+          return;
+        }
+      }
+    }),
+  );
+  // Reported in stream order: Lambda resumes from the lowest one.
+  return {
+    batchItemFailures: records
+      .map((record) => record.dynamodb?.SequenceNumber ?? '')
+      .filter((sequence) => failed.has(sequence))
+      .map((itemIdentifier) => ({ itemIdentifier })),
+  };
 }

@@ -24,6 +24,10 @@ export interface ReconcileDeps {
   readonly maxTasksPerRun: number;
   /** Upstream requests in flight at once. */
   readonly concurrency: number;
+  /** Milliseconds left in this invocation; no task is started that could not finish in time. */
+  readonly remainingMs?: () => number;
+  /** The longest one task can take (an upstream timeout plus the writes). */
+  readonly taskBudgetMs?: number;
 }
 
 export interface ReconcileSummary {
@@ -38,6 +42,8 @@ export interface ReconcileSummary {
   errors: number;
   /** The upstream answered 429: the run stopped early. */
   throttled: boolean;
+  /** The invocation was running out of time: the run stopped early. */
+  outOfTime: boolean;
 }
 
 type Outcome = 'advanced' | 'failed' | 'deferred';
@@ -93,10 +99,15 @@ export async function reconcileOpenTasks(deps: ReconcileDeps): Promise<Reconcile
     due.push(...(await deps.tasks.dueForCheck(shard, now, deps.maxTasksPerRun - due.length)));
   }
 
-  const summary: ReconcileSummary = { examined: 0, advanced: 0, failed: 0, deferred: 0, errors: 0, throttled: false };
+  const summary: ReconcileSummary = { examined: 0, advanced: 0, failed: 0, deferred: 0, errors: 0, throttled: false, outOfTime: false };
+  const timeLeft = () => (deps.remainingMs?.() ?? Infinity) > (deps.taskBudgetMs ?? 0);
   let next = 0;
   const worker = async () => {
     while (!summary.throttled && next < due.length) {
+      if (!timeLeft()) {
+        summary.outOfTime = true;
+        return;
+      }
       const task = due[next++];
       summary.examined += 1;
       try {
@@ -108,6 +119,8 @@ export async function reconcileOpenTasks(deps: ReconcileDeps): Promise<Reconcile
         } else {
           summary.errors += 1;
           deps.log.error('could not reconcile a task', { task_id: task.task_id, error });
+          // Look again later rather than at the head of every run.
+          await deps.tasks.deferCheck(task.task_id, now + deps.recheckAfterSeconds).catch(() => undefined);
         }
       }
     }

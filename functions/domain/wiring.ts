@@ -58,7 +58,7 @@ export const deliveryStoreFromEnv = once((): DeliveryStore =>
 export const hookPolicyFromEnv = once(() => ({ allowLoopbackHttp: process.env[ENV.allowLoopbackHooks] === 'true' }));
 
 export const lifecycleFromEnv = once((): Lifecycle => ({
-  reconcileAfterSeconds: numberEnv(ENV.reconcileAfterSeconds, 120),
+  reconcileAfterSeconds: numberEnv(ENV.reconcileAfterSeconds, 300),
   deadlineSeconds: numberEnv(ENV.taskDeadlineSeconds, 2 * 60 * 60),
   retentionDays: numberEnv(ENV.taskRetentionDays, 90),
 }));

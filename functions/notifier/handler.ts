@@ -1,5 +1,5 @@
 /** DynamoDB stream consumer: signed notifications to clients' notify_hooks for every status change. */
-import type { DynamoDBStreamEvent } from 'aws-lambda';
+import type { Context, DynamoDBStreamEvent } from 'aws-lambda';
 import { ENV, numberEnv } from '#domain/config';
 import { logger } from '#domain/logger';
 import { notifyStatusChanges, type NotifyDeps } from '#domain/notify';
@@ -16,8 +16,8 @@ const deps = once((): NotifyDeps => ({
   retentionDays: lifecycleFromEnv().retentionDays,
 }));
 
-export async function handler(event: DynamoDBStreamEvent) {
-  const result = await notifyStatusChanges(deps(), event.Records);
+export async function handler(event: DynamoDBStreamEvent, context: Context) {
+  const result = await notifyStatusChanges({ ...deps(), remainingMs: () => context.getRemainingTimeInMillis() }, event.Records);
   if (result.batchItemFailures.length > 0) logger.warn('notifications to retry', { count: result.batchItemFailures.length });
   return result;
 }

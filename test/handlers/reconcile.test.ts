@@ -65,7 +65,7 @@ async function openTask(overrides: Parameters<typeof taskItem>[0] = {}) {
 it('completes a task whose callbacks were lost', async () => {
   const task = await openTask();
   upstream.script({ status: 200, body: { ...fixture('generation-completed.json'), id: task.upstream_id } });
-  expect(await reconcileOpenTasks(deps())).toEqual({ examined: 1, advanced: 1, failed: 0, deferred: 0, errors: 0, throttled: false });
+  expect(await reconcileOpenTasks(deps())).toEqual({ examined: 1, advanced: 1, failed: 0, deferred: 0, errors: 0, throttled: false, outOfTime: false });
   expect(upstream.received[0]).toMatchObject({ method: 'GET', path: `/luma/generations/${task.upstream_id}` });
   const stored = await store.get(task.task_id);
   expect(stored).toMatchObject({ task_status: 'completed', video_url: expect.stringMatching(/^https:/) });
@@ -134,5 +134,22 @@ it('counts an upstream outage as errors and retries next time', async () => {
   upstream.script({ status: 500, body: fixture('error-500-panic.json') });
   expect(await reconcileOpenTasks(deps())).toMatchObject({ examined: 1, errors: 1 });
   expect((await store.get(task.task_id))?.task_status).toBe('pending');
-  expect((await reconcileOpenTasks(deps())).advanced).toBe(1);
+  // Put back in the queue, not retried at the head of every run.
+  expect((await reconcileOpenTasks(deps())).examined).toBe(0);
+  expect((await reconcileOpenTasks({ ...deps(), now: () => NOW + 30 })).advanced).toBe(1);
+});
+
+it('starts no task it could not finish before the invocation times out', async () => {
+  await Promise.all([openTask(), openTask(), openTask()]);
+  let remaining = 20_000;
+  const upstreamCall = deps().upstream;
+  const slow = {
+    ...upstreamCall,
+    getGeneration: async (id: string) => {
+      remaining -= 8_000;
+      return upstreamCall.getGeneration(id);
+    },
+  };
+  const summary = await reconcileOpenTasks(deps({ upstream: slow, remainingMs: () => remaining, taskBudgetMs: 10_000 }));
+  expect(summary).toMatchObject({ examined: 2, outOfTime: true });
 });

@@ -9,6 +9,7 @@ import { taskRecordSchema } from '#domain/task-record';
 import { Webhook } from 'standardwebhooks';
 import { createClientStore, type NewClient } from '#domain/client-store';
 import { createDeliveryStore, type DeliveryStore } from '#domain/delivery-store';
+import { deliverToHook } from '#domain/hook-delivery';
 import { silentLog } from '#domain/log-sink';
 import { notifyStatusChanges, type NotifyDeps } from '#domain/notify';
 import { matchesFilterPattern, statusChangePatterns } from '#domain/task-events';
@@ -154,7 +155,6 @@ it('never contacts a hook that resolves to a private address, and does not retry
   const records = await newStatusChanges();
   const deployedDeps = deps({ policy: { allowLoopbackHttp: false }, deliver: undefined });
   // The deployed notifier resolves the name itself; force the answer a hostile DNS would give.
-  const { deliverToHook } = await import('#domain/hook-delivery');
   const result = await notifyStatusChanges(
     { ...deployedDeps, deliver: (request) => deliverToHook({ ...request, resolve: async () => [{ address: '127.0.0.1', family: 4 }] }) },
     records,
@@ -169,5 +169,46 @@ it('drops notifications of a task whose client no longer exists', async () => {
   await tasks.create(task);
   await tasks.advance(task.task_id, { status: 'pending', at: 1001 });
   expect(await notifyStatusChanges(deps(), await newStatusChanges())).toEqual({ batchItemFailures: [] });
+  expect(hook.received).toHaveLength(0);
+});
+
+it('notifies different tasks in parallel, so a slow hook delays only its own task', async () => {
+  const slowTask = taskItem({ owner_id: client.clientId, notify_hook: 'http://127.0.0.1:9/slow' });
+  const fastTask = taskItem({ owner_id: client.clientId, notify_hook: hook.url });
+  await tasks.create(slowTask);
+  await tasks.create(fastTask);
+  await tasks.advance(slowTask.task_id, { status: 'pending', at: 1001 });
+  await tasks.advance(fastTask.task_id, { status: 'pending', at: 1001 });
+  const records = await newStatusChanges();
+  let fastDeliveredAt = 0;
+  let slowFinishedAt = 0;
+  const result = await notifyStatusChanges(
+    deps({
+      retryDelaysMs: [],
+      deliver: async (request) => {
+        if (request.url.endsWith('/slow')) {
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          slowFinishedAt = Date.now();
+          return { outcome: 'failed', error: 'the hook did not answer within 300 ms', durationMs: 300 };
+        }
+        const outcome = await deliverToHook(request);
+        fastDeliveredAt = Date.now();
+        return outcome;
+      },
+    }),
+    records,
+  );
+  expect(fastDeliveredAt).toBeGreaterThan(0);
+  expect(fastDeliveredAt).toBeLessThan(slowFinishedAt);
+  expect(result.batchItemFailures).toHaveLength(1);
+});
+
+it('starts no attempt it could not finish before the invocation times out', async () => {
+  const task = taskItem({ owner_id: client.clientId, notify_hook: hook.url });
+  await tasks.create(task);
+  await tasks.advance(task.task_id, { status: 'pending', at: 1001 });
+  const records = await newStatusChanges();
+  const result = await notifyStatusChanges(deps({ remainingMs: () => 1500 }), records);
+  expect(result.batchItemFailures).toHaveLength(1);
   expect(hook.received).toHaveLength(0);
 });
