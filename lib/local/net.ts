@@ -12,7 +12,7 @@ export class PortInUseError extends Error {
     readonly port: number,
     readonly what: string,
   ) {
-    super(`${what}: port ${port} on ${LOOPBACK} is already in use. Stop what is using it, or choose another port (PORT=0 picks a free one).`);
+    super(`${what}: port ${port} on ${LOOPBACK} is already in use. Stop what is using it, or choose another port, e.g. PORT=3001 npm start (PORT=0 picks a free one).`);
     this.name = 'PortInUseError';
   }
 }
