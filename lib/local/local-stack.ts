@@ -215,6 +215,8 @@ const handlerExists = (functionName: string) =>
   /^[a-z0-9-]+$/.test(functionName) && existsSync(join(__dirname, '..', '..', 'functions', functionName, 'handler.ts'));
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  // Node 20 here, nodejs24.x in Lambda: the SDK's notice about Node 22 is noise locally.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const settings = resolve(options);
   const errorLog = options.errorLog ?? ((line: string) => console.error(line));
   if (settings.upstreamBaseUrl !== undefined && settings.upstreamApiKey === undefined) {

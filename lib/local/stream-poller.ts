@@ -4,8 +4,15 @@
  * and hands batches, in the Lambda DynamoDBStreamEvent record shape, to
  * `onRecords` (typically a handler invoked in-process).
  *
- * - shards open at start are read from LATEST (what happens from now on);
- *   shards that appear later from TRIM_HORIZON, after their parent is done;
+ * - shards open at start are read from "now on": their existing records are
+ *   skipped (read from TRIM_HORIZON and dropped; DynamoDB Local's LATEST
+ *   iterators lose the first records of an empty shard once other tables
+ *   have written, see below); shards that appear later are read from
+ *   TRIM_HORIZON, after their parent is done;
+ * - TrimmedDataAccessException (DynamoDB Local throws it for an iterator
+ *   taken on an empty shard, as soon as the shard gets its first record):
+ *   read again after the last record seen, or from TRIM_HORIZON when none
+ *   was, so no record is lost (at least once, as Lambda);
  * - GetRecords about every `intervalMs` (200 ms) per shard;
  * - optional Lambda event filter patterns (functions/domain/task-events.ts),
  *   evaluated with the same matcher the domain documents;
@@ -66,7 +73,9 @@ interface ShardState {
   readonly parentShardId?: string;
   iterator?: string;
   lastSequenceNumber?: string;
-  readonly startAt: ShardIteratorType;
+  startAt: ShardIteratorType;
+  /** The sequence number an AFTER_SEQUENCE_NUMBER iterator was last refused for (then: TRIM_HORIZON). */
+  trimmedAfter?: string;
 }
 
 /** Lambda's event carries binary attributes as base64, the SDK as bytes; the rest is the same JSON. */
@@ -149,9 +158,9 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
       if (shards.has(id) || finished.has(id)) continue;
       const closed = shard.SequenceNumberRange?.EndingSequenceNumber !== undefined;
       if (initial) {
-        // What happened before start is history: only open shards, from now on.
+        // What happened before start is history: only open shards, from now on (see skipHistory).
         if (closed) finished.add(id);
-        else shards.set(id, { shardId: id, startAt: 'LATEST' });
+        else shards.set(id, { shardId: id, startAt: 'TRIM_HORIZON' });
       } else {
         shards.set(id, { shardId: id, parentShardId: shard.ParentShardId, startAt: 'TRIM_HORIZON' });
       }
@@ -215,7 +224,10 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
       }
       if (error instanceof TrimmedDataAccessException) {
         state.iterator = undefined;
-        state.lastSequenceNumber = undefined;
+        // Retry after the last record seen; if even that is refused, all that is left is new to us.
+        if (state.lastSequenceNumber !== undefined && state.trimmedAfter === state.lastSequenceNumber) state.lastSequenceNumber = undefined;
+        state.trimmedAfter = state.lastSequenceNumber;
+        state.startAt = 'TRIM_HORIZON';
         return;
       }
       throw error;
@@ -235,9 +247,22 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
     }
   }
 
+  /** Positions an open shard after its last record, dropping what it holds: it happened before start. */
+  async function skipHistory(state: ShardState): Promise<void> {
+    let iterator = await iteratorFor(state);
+    for (let page = 0; iterator !== undefined && page < 10_000; page += 1) {
+      const output = await streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
+      const records = output.Records ?? [];
+      if (records.length > 0) state.lastSequenceNumber = records[records.length - 1].dynamodb?.SequenceNumber;
+      iterator = output.NextShardIterator;
+      if (records.length === 0) break;
+    }
+    state.iterator = iterator;
+  }
+
   await discover(true);
-  // Take the LATEST iterators now, so what is written after start() resolves is seen.
-  await Promise.all([...shards.values()].map(async (state) => (state.iterator = await iteratorFor(state))));
+  // Done before start() resolves, so whatever is written afterwards is seen.
+  await Promise.all([...shards.values()].map(skipHistory));
 
   const loop = (async () => {
     let lastDiscovery = Date.now();

@@ -42,7 +42,7 @@ const setStatus = (taskId: string, status: string) =>
     }),
   );
 
-test('records arrive in the Lambda DynamoDBStreamEvent shape, from LATEST at start', async () => {
+test('records arrive in the Lambda DynamoDBStreamEvent shape, only what happens after start', async () => {
   await put('before-start', 'pending');
   const received: DynamoDBRecord[] = [];
   const poller = await startStreamPoller({ endpoint: tables.endpoint, tableName: tables.names.tasks, onRecords: (records) => void received.push(...records), intervalMs: 50 });
@@ -71,6 +71,31 @@ test('records arrive in the Lambda DynamoDBStreamEvent shape, from LATEST at sta
   expect(modify.dynamodb).toMatchObject({ OldImage: { task_status: { S: 'pending' } }, NewImage: { task_status: { S: 'processing' } } });
   expect(received.some((r) => r.dynamodb?.Keys?.task_id?.S === 'before-start')).toBe(false);
   await poller.stop();
+});
+
+test('an empty shard loses nothing when other tables wrote first (DynamoDB Local trims such iterators)', async () => {
+  const fresh = await createTestTables();
+  try {
+    // Other tables advance DynamoDB Local's sequence numbers while the tasks shard is empty.
+    for (let i = 0; i < 3; i += 1) await fresh.doc.send(new PutCommand({ TableName: fresh.names.clients, Item: { pk: `c${i}` } }));
+    const received: string[] = [];
+    const poller = await startStreamPoller({
+      endpoint: fresh.endpoint,
+      tableName: fresh.names.tasks,
+      intervalMs: 30,
+      onRecords: (records) => void received.push(...records.map((r) => r.dynamodb!.Keys!.task_id.S!)),
+    });
+    pollers.push(poller);
+    for (let i = 0; i < 10; i += 1) {
+      await fresh.doc.send(new PutCommand({ TableName: fresh.names.tasks, Item: { task_id: `n${i}` } }));
+      await new Promise((resolve) => setTimeout(resolve, 15));
+    }
+    await waitFor(() => (received.length >= 10 ? true : undefined));
+    expect(received).toEqual(Array.from({ length: 10 }, (_, i) => `n${i}`));
+    await poller.stop();
+  } finally {
+    fresh.destroy();
+  }
 });
 
 test("filter patterns: only the domain's status changes with a hook pass", async () => {
