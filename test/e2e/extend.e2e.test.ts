@@ -235,6 +235,17 @@ test('locally, plain http hooks are allowed on loopback only', async () => {
   }
 });
 
+test('create (POST /luma/generations) runs the same pipeline without a parent', async () => {
+  const prompt = unique('a new video');
+  const response = await fetch(`${stack.url}/luma/generations`, { method: 'POST', headers: auth(), body: JSON.stringify({ user_prompt: prompt }) });
+  expect(response.status).toBe(200);
+  const { data } = await json(response);
+  expect(data).toMatchObject({ task_status: 'pending', parent_task_id: null });
+  const [request] = sim.requests.filter((r) => (r.body as any)?.user_prompt === prompt);
+  expect(request).toMatchObject({ method: 'POST', path: '/luma/generations', authValid: true });
+  expect((request.body as any).notify_hook).toMatch(new RegExp(`^${stack.url}/luma/callbacks/${data.task_id}\\.`));
+});
+
 test('the upstream may answer in the wrapped shape', async () => {
   sim.setFaults({ shape: 'wrapped' });
   const response = await extend({ user_prompt: unique('wrapped') });
@@ -295,7 +306,7 @@ test('the access log never holds keys, callback tokens or raw paths', async () =
   expect(text).not.toContain('not-a-uuid');
   expect(text).not.toContain(PARENT);
   expect(new Set(accessLog.map((e) => e.resourcePath))).toEqual(
-    new Set(['/luma/generations/{task_id}/extend', '/luma/callbacks/{token}', '/luma/generations/{task_id}']),
+    new Set(['/luma/generations/{task_id}/extend', '/luma/callbacks/{token}', '/luma/generations/{task_id}', '/luma/generations']),
   );
   expect(errors).toEqual([]);
 });
