@@ -8,8 +8,8 @@ import { parseCallbackToken, secretMatchesHash } from './credentials';
 import { badRequest, ErrorCode, GatewayError, notFound } from './errors';
 import type { LogSink } from './log-sink';
 import type { TaskStatus } from './task';
-import type { TaskStore, TaskUpdate } from './task-store';
-import { parseUpstreamGeneration, type UpstreamGeneration } from './upstream-response';
+import { updateFromGeneration, type TaskStore } from './task-store';
+import { parseUpstreamGeneration } from './upstream-response';
 
 export interface CallbackDeps {
   readonly tasks: TaskStore;
@@ -23,21 +23,6 @@ export interface CallbackOutcome {
   readonly task_status: TaskStatus;
   /** False for a duplicate, late or out-of-order callback: nothing changed. */
   readonly applied: boolean;
-}
-
-/** The forward move an upstream report asks for (shared with the reconciler). */
-export function updateFromGeneration(generation: UpstreamGeneration & { status: TaskStatus }, at: number): TaskUpdate {
-  return {
-    status: generation.status,
-    at,
-    upstreamId: generation.id,
-    upstreamState: generation.rawState,
-    videoUrl: generation.videoUrl,
-    videoRawUrl: generation.videoRawUrl,
-    thumbnailUrl: generation.thumbnailUrl,
-    lastFrameUrl: generation.lastFrameUrl,
-    failureReason: generation.status === 'failed' ? (generation.failureReason ?? 'the upstream reported a failure without a reason') : undefined,
-  };
 }
 
 const unknownCallback = () => notFound('unknown callback');

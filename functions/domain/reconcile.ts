@@ -5,11 +5,10 @@
  * sparse open-task index (never the table), does bounded work per run, and
  * stops at the first 429 so a throttling upstream is never hammered.
  */
-import { updateFromGeneration } from './apply-callback';
 import type { LogSink } from './log-sink';
 import { OPEN_TASK_SHARDS } from './tables';
 import { isTerminal, STATUS_RANK } from './task';
-import type { OpenTask, TaskStore } from './task-store';
+import { updateFromGeneration, type OpenTask, type TaskStore } from './task-store';
 import { UpstreamHttpError, type UpstreamClient } from './upstream-client';
 import type { UpstreamGeneration } from './upstream-response';
 

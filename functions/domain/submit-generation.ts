@@ -10,7 +10,7 @@ import type { LogSink } from './log-sink';
 import type { GenerationRequest } from './schemas';
 import { OPEN_TASK_SHARDS } from './tables';
 import { toTaskView, type TaskItem, type TaskView } from './task';
-import { IdempotencyKeyTaken, type IdempotencyRecord, type TaskStore } from './task-store';
+import { IdempotencyKeyTaken, updateFromGeneration, type IdempotencyRecord, type TaskStore } from './task-store';
 import type { UpstreamClient } from './upstream-client';
 import type { UpstreamGeneration } from './upstream-response';
 
@@ -162,18 +162,8 @@ export async function submitGeneration(deps: SubmitDeps, command: SubmitCommand)
   if (generation.status === undefined) {
     log.warn('upstream state not recognised; kept raw', { task_id: taskId, upstream_state: generation.rawState });
   }
-  const accepted = {
-    // Accepted by the upstream: at least pending, whatever it called the state.
-    status: generation.status ?? 'pending',
-    at: deps.now(),
-    upstreamId: generation.id,
-    upstreamState: generation.rawState,
-    videoUrl: generation.videoUrl,
-    videoRawUrl: generation.videoRawUrl,
-    thumbnailUrl: generation.thumbnailUrl,
-    lastFrameUrl: generation.lastFrameUrl,
-    failureReason: generation.failureReason,
-  } as const;
+  // Accepted by the upstream: at least pending, whatever it called the state.
+  const accepted = updateFromGeneration({ ...generation, status: generation.status ?? 'pending' }, deps.now());
   try {
     const result = await tasks.advance(taskId, accepted);
     if (result.applied) return toTaskView(result.task);

@@ -8,6 +8,7 @@ import { guarded, isConditionFailure } from './dynamo';
 import { ExpectedOutcome } from './errors';
 import { OPEN_TASKS_INDEX } from './tables';
 import { STATUS_RANK, TERMINAL_RANK, type TaskItem, type TaskStatus } from './task';
+import type { UpstreamGeneration } from './upstream-response';
 
 /** An Idempotency-Key record, written in the same transaction as its task. */
 export interface IdempotencyRecord {
@@ -51,6 +52,21 @@ export interface OpenTask {
   readonly created_at: number;
   readonly deadline_at: number;
   readonly check_after: number;
+}
+
+/** The forward move an upstream report asks for (submission answer, callback, reconciler look-up). */
+export function updateFromGeneration(generation: UpstreamGeneration & { status: TaskStatus }, at: number): TaskUpdate {
+  return {
+    status: generation.status,
+    at,
+    upstreamId: generation.id,
+    upstreamState: generation.rawState,
+    videoUrl: generation.videoUrl,
+    videoRawUrl: generation.videoRawUrl,
+    thumbnailUrl: generation.thumbnailUrl,
+    lastFrameUrl: generation.lastFrameUrl,
+    failureReason: generation.status === 'failed' ? (generation.failureReason ?? 'the upstream reported a failure without a reason') : undefined,
+  };
 }
 
 export type AdvanceResult =
@@ -143,6 +159,22 @@ async function ignoringConditionFailure(operation: () => Promise<unknown>): Prom
 }
 
 export function createTaskStore({ client, tasksTable, idempotencyTable }: TaskStoreOptions): TaskStore {
+  /** One conditional UpdateItem on a task; false when its condition did not hold. */
+  const updateIf = (taskId: string, update: string, condition: string, values: Record<string, unknown>) =>
+    guarded(() =>
+      ignoringConditionFailure(() =>
+        client.send(
+          new UpdateCommand({
+            TableName: tasksTable,
+            Key: { task_id: taskId },
+            UpdateExpression: update,
+            ConditionExpression: condition,
+            ExpressionAttributeValues: values,
+          }),
+        ),
+      ),
+    );
+
   return {
     get: (taskId) =>
       guarded(async () => {
@@ -225,35 +257,21 @@ export function createTaskStore({ client, tasksTable, idempotencyTable }: TaskSt
         }
       }),
 
-    attachUpstreamId: (taskId, upstreamId, at) =>
-      guarded(async () => {
-        await ignoringConditionFailure(() =>
-          client.send(
-            new UpdateCommand({
-              TableName: tasksTable,
-              Key: { task_id: taskId },
-              UpdateExpression: 'SET upstream_id = :upstream, updated_at = if_not_exists(updated_at, :at)',
-              ConditionExpression: 'attribute_exists(task_id) AND attribute_not_exists(upstream_id)',
-              ExpressionAttributeValues: { ':upstream': upstreamId, ':at': at },
-            }),
-          ),
-        );
-      }),
+    attachUpstreamId: async (taskId, upstreamId, at) => {
+      await updateIf(
+        taskId,
+        'SET upstream_id = :upstream, updated_at = if_not_exists(updated_at, :at)',
+        'attribute_exists(task_id) AND attribute_not_exists(upstream_id)',
+        { ':upstream': upstreamId, ':at': at },
+      );
+    },
 
     recordUpstreamState: (taskId, upstreamId, upstreamState, at) =>
-      guarded(() =>
-        ignoringConditionFailure(() =>
-          client.send(
-            new UpdateCommand({
-              TableName: tasksTable,
-              Key: { task_id: taskId },
-              UpdateExpression: 'SET upstream_state = :state, upstream_id = :upstream, updated_at = :at',
-              ConditionExpression:
-                'attribute_exists(task_id) AND status_rank < :terminal AND (attribute_not_exists(upstream_id) OR upstream_id = :upstream)',
-              ExpressionAttributeValues: { ':state': upstreamState, ':upstream': upstreamId, ':at': at, ':terminal': TERMINAL_RANK },
-            }),
-          ),
-        ),
+      updateIf(
+        taskId,
+        'SET upstream_state = :state, upstream_id = :upstream, updated_at = :at',
+        'attribute_exists(task_id) AND status_rank < :terminal AND (attribute_not_exists(upstream_id) OR upstream_id = :upstream)',
+        { ':state': upstreamState, ':upstream': upstreamId, ':at': at, ':terminal': TERMINAL_RANK },
       ),
 
     dueForCheck: (shard, now, limit) =>
@@ -270,19 +288,8 @@ export function createTaskStore({ client, tasksTable, idempotencyTable }: TaskSt
         return (Items ?? []) as OpenTask[];
       }),
 
-    deferCheck: (taskId, checkAfter) =>
-      guarded(async () => {
-        await ignoringConditionFailure(() =>
-          client.send(
-            new UpdateCommand({
-              TableName: tasksTable,
-              Key: { task_id: taskId },
-              UpdateExpression: 'SET check_after = :next',
-              ConditionExpression: 'attribute_exists(open_shard)',
-              ExpressionAttributeValues: { ':next': checkAfter },
-            }),
-          ),
-        );
-      }),
+    deferCheck: async (taskId, checkAfter) => {
+      await updateIf(taskId, 'SET check_after = :next', 'attribute_exists(open_shard)', { ':next': checkAfter });
+    },
   };
 }

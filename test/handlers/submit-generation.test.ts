@@ -17,6 +17,8 @@ import { taskItem } from '../support/tasks';
 
 const PARENT = '4665a07c-7641-4809-a133-10786201bb56';
 const CALLBACK_BASE = 'https://gateway.example.com/prod';
+// A real time: tasks get a TTL from it, and DynamoDB Local deletes expired items.
+const NOW = Math.floor(Date.now() / 1000);
 
 let tables: TestTables;
 let upstream: ScriptedUpstream;
@@ -37,7 +39,7 @@ function deps(overrides: Partial<SubmitDeps> = {}, apiKey: SecretSource = keySou
     upstream: createUpstreamClient({ baseUrl: upstream.url, apiKey, timeoutMs }),
     callbackBaseUrl: CALLBACK_BASE,
     lifecycle: { reconcileAfterSeconds: 120, deadlineSeconds: 7200, retentionDays: 90 },
-    now: () => 1_700_000_000,
+    now: () => NOW,
     log: silentLog,
     ...overrides,
   };
@@ -66,7 +68,7 @@ describe('extend', () => {
       parentTaskId: PARENT,
       request: { ...request, notify_hook: 'https://client.example.com/hook', image_url: 'https://img.example.com/a.png' },
     });
-    expect(view).toMatchObject({ task_status: 'pending', parent_task_id: PARENT, prompt: 'add cat', created_at: 1_700_000_000 });
+    expect(view).toMatchObject({ task_status: 'pending', parent_task_id: PARENT, prompt: 'add cat', created_at: NOW });
     expect(view.task_id).not.toBe(PARENT);
 
     expect(upstream.received).toHaveLength(1);

@@ -5,6 +5,9 @@ import { STATUS_RANK } from '#domain/task';
 import { createTaskStore, IdempotencyKeyTaken, type TaskStore } from '#domain/task-store';
 import { createTestTables, type TestTables } from '../support/dynamo';
 
+// Idempotency records get a TTL from these times, and DynamoDB Local deletes expired items.
+const NOW = Math.floor(Date.now() / 1000);
+
 let tables: TestTables;
 let store: TaskStore;
 
@@ -75,7 +78,7 @@ describe('task store', () => {
 
   it('claims an Idempotency-Key with its task, atomically', async () => {
     const first = taskItem();
-    const record = { pk: `client-a#${randomUUID()}`, fingerprint: 'f1', task_id: first.task_id, created_at: 1000, expires_at: 1000 + 86400 };
+    const record = { pk: `client-a#${randomUUID()}`, fingerprint: 'f1', task_id: first.task_id, created_at: NOW, expires_at: NOW + 86400 };
     await store.create(first, record);
     const second = taskItem();
     const error = await store.create(second, { ...record, task_id: second.task_id }).catch((e: unknown) => e);
@@ -88,9 +91,9 @@ describe('task store', () => {
   it('reuses an expired key, and releases a key only for its own task', async () => {
     const first = taskItem();
     const pk = `client-a#${randomUUID()}`;
-    await store.create(first, { pk, fingerprint: 'f1', task_id: first.task_id, created_at: 1000, expires_at: 1500 });
+    await store.create(first, { pk, fingerprint: 'f1', task_id: first.task_id, created_at: NOW - 100, expires_at: NOW - 50 });
     const second = taskItem();
-    await store.create(second, { pk, fingerprint: 'f2', task_id: second.task_id, created_at: 2000, expires_at: 3000 });
+    await store.create(second, { pk, fingerprint: 'f2', task_id: second.task_id, created_at: NOW, expires_at: NOW + 86400 });
     await store.releaseIdempotencyKey(pk, first.task_id);
     expect((await store.getIdempotencyRecord(pk))?.task_id).toBe(second.task_id);
     await store.releaseIdempotencyKey(pk, second.task_id);

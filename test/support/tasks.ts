@@ -2,6 +2,8 @@
 import { randomUUID } from 'node:crypto';
 import type { TaskItem } from '#domain/task';
 
+export const FAR_FUTURE = Math.floor(Date.now() / 1000) + 365 * 86_400;
+
 export function taskItem(overrides: Partial<TaskItem> = {}): TaskItem {
   return {
     task_id: randomUUID(),
@@ -18,7 +20,8 @@ export function taskItem(overrides: Partial<TaskItem> = {}): TaskItem {
     deadline_at: 8200,
     open_shard: '1',
     check_after: 1120,
-    expires_at: 1000 + 90 * 86400,
+    // DynamoDB Local really deletes expired items (TTL): keep test items alive whatever their fake clock.
+    expires_at: FAR_FUTURE,
     ...overrides,
   };
 }
