@@ -11,7 +11,7 @@ import { localDynamoClient } from '../../lib/local/dynamodb-local';
 import type { AccessLogEntry } from '../../lib/local/http-front';
 import { startLocalStack, type LocalStack } from '../../lib/local/local-stack';
 import type { UpstreamSimulator } from '../../lib/local/upstream-simulator';
-import { testEndpoint } from '../support/dynamo';
+import { tasksWithPrompt as tasksWithPromptIn, testEndpoint } from '../support/dynamo';
 
 jest.setTimeout(30_000);
 
@@ -67,25 +67,7 @@ async function countTasks(): Promise<number> {
   return count;
 }
 
-async function tasksWithPrompt(prompt: string): Promise<Record<string, any>[]> {
-  const items: Record<string, any>[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await doc.send(
-      new ScanCommand({
-        TableName: stack.tableNames.tasks,
-        ConsistentRead: true,
-        FilterExpression: '#p = :p',
-        ExpressionAttributeNames: { '#p': 'prompt' },
-        ExpressionAttributeValues: { ':p': prompt },
-        ExclusiveStartKey: start,
-      }),
-    );
-    items.push(...(page.Items ?? []));
-    start = page.LastEvaluatedKey;
-  } while (start);
-  return items;
-}
+const tasksWithPrompt = (prompt: string) => tasksWithPromptIn(doc, stack.tableNames.tasks, prompt);
 
 const readTask = async (taskId: string) =>
   (await doc.send(new GetCommand({ TableName: stack.tableNames.tasks, Key: { task_id: taskId }, ConsistentRead: true }))).Item as Record<string, any> | undefined;

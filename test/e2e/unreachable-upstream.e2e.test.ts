@@ -4,10 +4,10 @@
  * Secrets Manager, the client gets a 503, and the task is kept as failed.
  */
 import { randomBytes } from 'node:crypto';
-import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { freePort, localDynamoClient } from '../../lib/local/dynamodb-local';
 import { startLocalStack, type LocalStack } from '../../lib/local/local-stack';
-import { testEndpoint } from '../support/dynamo';
+import { tasksWithPrompt, testEndpoint } from '../support/dynamo';
 
 let stack: LocalStack;
 let doc: DynamoDBDocumentClient;
@@ -49,15 +49,8 @@ test('an unreachable upstream: 503, and the task is kept as failed with the reas
   expect(body).toMatchObject({ code: expect.any(Number), message: expect.stringMatching(/unreachable/), data: null });
   expect(stack.secrets.getSecretValueCalls).toBe(1);
 
-  const { Items } = await doc.send(
-    new ScanCommand({
-      TableName: stack.tableNames.tasks,
-      ConsistentRead: true,
-      FilterExpression: '#p = :p',
-      ExpressionAttributeNames: { '#p': 'prompt' },
-      ExpressionAttributeValues: { ':p': prompt },
-    }),
-  );
+  const Items = await tasksWithPrompt(doc, stack.tableNames.tasks, prompt);
+
   expect(Items).toHaveLength(1);
-  expect(Items![0]).toMatchObject({ task_status: 'failed', failure_reason: expect.stringMatching(/unreachable/) });
+  expect(Items[0]).toMatchObject({ task_status: 'failed', failure_reason: expect.stringMatching(/unreachable/) });
 });
