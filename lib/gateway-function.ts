@@ -2,13 +2,31 @@ import * as path from 'node:path';
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { NodejsFunction, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 
 /** Repository root: entries and the lock file are resolved from here, whatever the cwd. */
 export const PROJECT_ROOT = path.resolve(__dirname, '..');
+
+/**
+ * How every function is bundled (esbuild, run by NodejsFunction). Exported so
+ * the benchmarks and the bundle-size budgets (test/bench, test/budgets) build
+ * exactly what the stack deploys.
+ */
+export const FUNCTION_BUNDLING: BundlingOptions = {
+  format: OutputFormat.ESM,
+  target: 'node24',
+  minify: true,
+  sourceMap: true,
+  sourcesContent: false,
+  mainFields: ['module', 'main'],
+  // CommonJS dependencies bundled into ESM still call require().
+  banner: "import { createRequire } from 'module';const require = createRequire(import.meta.url);",
+  // Bundle the AWS SDK: the deployed version is the one tested, not the runtime's.
+  externalModules: [],
+};
 
 /** Functions behind API Gateway must finish before it gives up on the integration (29 s). */
 export const MAX_API_FUNCTION_TIMEOUT = Duration.seconds(28);
@@ -115,18 +133,7 @@ export class GatewayFunction extends Construct {
         NODE_OPTIONS: '--enable-source-maps',
         ...props.environment,
       },
-      bundling: {
-        format: OutputFormat.ESM,
-        target: 'node24',
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        mainFields: ['module', 'main'],
-        // CommonJS dependencies bundled into ESM still call require().
-        banner: "import { createRequire } from 'module';const require = createRequire(import.meta.url);",
-        // Bundle the AWS SDK: the deployed version is the one tested, not the runtime's.
-        externalModules: [],
-      },
+      bundling: FUNCTION_BUNDLING,
     });
 
     if (props.asyncRetries) {
