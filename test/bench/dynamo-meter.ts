@@ -18,6 +18,8 @@ export interface MeterEntry {
   /** e.g. GetItem, PutItem, TransactWriteItems */
   readonly operation: string;
   readonly table: string;
+  /** The index a Query or Scan read, if any. */
+  readonly index?: string;
   readonly readUnits: number;
   readonly writeUnits: number;
   /** The write was refused by its condition (units estimated). */
@@ -51,13 +53,14 @@ export function attachDynamoMeter(client: Stack, options: { consumedCapacity: bo
     (next: (args: any) => Promise<any>, context: { commandName?: string }) => async (args: { input: Record<string, any> }) => {
       const operation = (context.commandName ?? '?').replace(/Command$/, '');
       const table = tableOf(args.input);
+      const index = typeof args.input.IndexName === 'string' ? args.input.IndexName : undefined;
       if (options.consumedCapacity) args.input.ReturnConsumedCapacity = 'TOTAL';
       const isRead = READS.has(operation);
       try {
         const result = await next(args);
         const consumed = result.output?.ConsumedCapacity;
         const units = (Array.isArray(consumed) ? consumed : consumed ? [consumed] : []).reduce((sum: number, c: { CapacityUnits?: number }) => sum + (c.CapacityUnits ?? 0), 0);
-        entries.push({ operation, table, readUnits: isRead ? units : 0, writeUnits: isRead ? 0 : units, conditionFailed: false, at: Date.now() });
+        entries.push({ operation, table, index, readUnits: isRead ? units : 0, writeUnits: isRead ? 0 : units, conditionFailed: false, at: Date.now() });
         return result;
       } catch (error) {
         const failed = (error as Error)?.name === 'ConditionalCheckFailedException' || (error as Error)?.name === 'TransactionCanceledException';
@@ -65,9 +68,9 @@ export function attachDynamoMeter(client: Stack, options: { consumedCapacity: bo
           const item = (error as { Item?: Record<string, unknown> }).Item;
           const perItem = item ? Math.max(1, Math.ceil(itemSizeBytes(item, { marshalled: true }) / 1024)) : 1;
           const writeUnits = (error as Error).name === 'TransactionCanceledException' ? 2 * (args.input.TransactItems?.length ?? 1) : perItem;
-          entries.push({ operation, table, readUnits: 0, writeUnits, conditionFailed: true, at: Date.now() });
+          entries.push({ operation, table, index, readUnits: 0, writeUnits, conditionFailed: true, at: Date.now() });
         } else {
-          entries.push({ operation, table, readUnits: 0, writeUnits: 0, conditionFailed: false, at: Date.now() });
+          entries.push({ operation, table, index, readUnits: 0, writeUnits: 0, conditionFailed: false, at: Date.now() });
         }
         throw error;
       }

@@ -1,0 +1,83 @@
+/**
+ * Cold starts: a fresh `node` process per run (cold-runner.mjs) imports a
+ * bundle and serves one invocation against the local stack, with the
+ * environment Lambda would give it (NODE_OPTIONS from the template).
+ */
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { epochMs } from './stats';
+
+export interface ColdSample {
+  /** Spawn to exit, as seen by the parent (includes Node's own boot and exit). */
+  readonly wallMs: number;
+  /** Node's boot until the runner's first line. */
+  readonly runnerStartMs: number;
+  /** `await import(bundle)`: the function's init. */
+  readonly importMs: number;
+  /** The first invocation (SDK clients, credentials, first connections...). */
+  readonly firstMs: number;
+  readonly initLogBytes: number;
+  readonly invokeLogBytes: number;
+  readonly ok: boolean;
+  readonly statusCode?: number;
+  readonly error?: string;
+}
+
+export interface ColdTarget {
+  readonly functionName: string;
+  readonly bundleFile: string;
+  readonly memoryMb: number;
+  readonly timeoutMs: number;
+  readonly nodeOptions: string;
+}
+
+const RUNNER = join(__dirname, 'cold-runner.mjs');
+
+/** What Lambda puts in a function's environment, with the local stack's endpoints and tables. */
+export function lambdaEnvironment(functionName: string, memoryMb: number, nodeOptions: string): NodeJS.ProcessEnv {
+  const keep = /^(AWS_REGION|AWS_DEFAULT_REGION|AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY|AWS_ENDPOINT_URL_[A-Z_]+|AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED|[A-Z]+_TABLE|UPSTREAM_[A-Z_]+|CALLBACK_BASE_URL|SECRET_CACHE_TTL_SECONDS|ALLOW_LOOPBACK_HOOKS|RECONCILE_[A-Z_]+|TASK_[A-Z_]+|NOTIFY_[A-Z_]+|POWERTOOLS_SERVICE_NAME|LOG_LEVEL|PATH)$/;
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env)) if (keep.test(name) && value !== undefined) env[name] = value;
+  return {
+    ...env,
+    TZ: ':UTC',
+    LANG: 'en_US.UTF-8',
+    AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x',
+    AWS_LAMBDA_FUNCTION_NAME: `luma-gateway-dev-${functionName}`,
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(memoryMb),
+    AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+    AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+    POWERTOOLS_SERVICE_NAME: 'luma-gateway',
+    LOG_LEVEL: 'INFO',
+    NODE_OPTIONS: nodeOptions,
+  };
+}
+
+export function coldStart(target: ColdTarget, event: unknown, workDir: string, run: number): Promise<ColdSample> {
+  const eventFile = join(workDir, `${target.functionName}-${run}-${Math.random().toString(36).slice(2)}.json`);
+  writeFileSync(eventFile, JSON.stringify(event));
+  const env = lambdaEnvironment(target.functionName, target.memoryMb, target.nodeOptions);
+  return new Promise((resolve) => {
+    const started = epochMs();
+    const child = spawn(process.execPath, [RUNNER, target.bundleFile, eventFile, target.functionName, String(target.memoryMb), String(target.timeoutMs)], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr = (stderr + chunk).slice(-2000)));
+    const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('close', () => {
+      clearTimeout(killer);
+      const wallMs = epochMs() - started;
+      const line = stdout.split('\n').find((text) => text.startsWith('__BENCH__'));
+      if (!line) {
+        resolve({ wallMs, runnerStartMs: NaN, importMs: NaN, firstMs: NaN, initLogBytes: 0, invokeLogBytes: 0, ok: false, error: `no result: ${stderr.trim().slice(-500)}` });
+        return;
+      }
+      resolve({ wallMs, ...(JSON.parse(line.slice('__BENCH__'.length)) as Omit<ColdSample, 'wallMs'>) });
+    });
+  });
+}

@@ -1,0 +1,149 @@
+/**
+ * Figure 1: cold start per Lambda. A fresh process per run imports the
+ * synthesized bundle and serves one realistic invocation against the local
+ * stack; its bare baseline (test/bench/baseline, same esbuild options) runs
+ * alternately in the same conditions.
+ */
+import { FUNCTION_NEEDS } from '../../lib/function-needs';
+import { SEED_GENERATION_ID } from '../../lib/local/upstream-simulator';
+import type { BuiltBundle } from './bundles';
+import { coldStart, type ColdSample } from './cold-start';
+import type { BenchContext } from './context';
+import { apiEvent, authorizerEvent, generationBody, modifyRecord, scheduledEvent, streamEvent } from './events';
+import { distribution, log, ratio, round, type Distribution } from './stats';
+import { benchTask, putTasks } from './tasks';
+
+export interface ColdSide {
+  readonly bundleBytes: number;
+  readonly importMs: Distribution;
+  readonly firstInvocationMs: Distribution;
+  /** import + first invocation: what Lambda's Init Duration plus the first Duration add up to. */
+  readonly initPlusFirstMs: Distribution;
+  /** spawn to exit, Node's boot included. */
+  readonly processWallMs: Distribution;
+  readonly failures: number;
+  readonly firstError?: string;
+  readonly logBytesFirstInvocation: number;
+}
+
+export interface ColdResult {
+  readonly functionName: string;
+  readonly memoryMb: number;
+  readonly nodeOptions: string;
+  readonly runs: number;
+  readonly real: ColdSide;
+  readonly baseline: ColdSide;
+  /** real / baseline, of the medians of import + first invocation. */
+  readonly ratioP50: number;
+  readonly ratioP90: number;
+  readonly bundleRatio: number;
+  /** Secrets Manager GetSecretValue calls per cold run (real function). */
+  readonly secretReadsPerColdStart: number;
+}
+
+function side(bundle: BuiltBundle, samples: ColdSample[]): ColdSide {
+  const good = samples.filter((sample) => sample.ok);
+  return {
+    bundleBytes: bundle.bytes,
+    importMs: distribution(good.map((s) => s.importMs)),
+    firstInvocationMs: distribution(good.map((s) => s.firstMs)),
+    initPlusFirstMs: distribution(good.map((s) => s.importMs + s.firstMs)),
+    processWallMs: distribution(good.map((s) => s.wallMs)),
+    failures: samples.length - good.length,
+    firstError: samples.find((sample) => !sample.ok)?.error ?? (samples.find((sample) => !sample.ok) ? `status ${samples.find((s) => !s.ok)?.statusCode}` : undefined),
+    logBytesFirstInvocation: good.length ? Math.round(good.reduce((sum, s) => sum + s.invokeLogBytes + s.initLogBytes, 0) / good.length) : 0,
+  };
+}
+
+export async function coldPhase(
+  ctx: BenchContext,
+  bundles: { real: Map<string, BuiltBundle>; baseline: Map<string, BuiltBundle>; nodeOptions: (name: string) => string },
+  functionNames: readonly string[],
+  extraRuns: { name: string; functionName: string; nodeOptions: string }[] = [],
+): Promise<ColdResult[]> {
+  const { stack, doc, hook, config } = ctx;
+  const clientId = stack.clientId;
+  // Quiet machine: the upstream's callbacks would otherwise run in this process during the runs.
+  ctx.sim.setFaults({ callbacks: { dropRate: 1 } });
+  const known = benchTask(clientId, { status: 'completed' });
+  await putTasks(doc, stack.tableNames.tasks, [known.item]);
+
+  const eventFor = async (functionName: string, run: number): Promise<unknown> => {
+    switch (functionName) {
+      case 'authorizer':
+        return authorizerEvent(stack.clientKey);
+      case 'extend':
+        return apiEvent({ method: 'POST', resource: '/luma/generations/{task_id}/extend', pathParameters: { task_id: SEED_GENERATION_ID }, clientId, clientKey: stack.clientKey, body: { user_prompt: `cold start ${run}: a cat walks in`, expand_prompt: true } });
+      case 'create':
+        return apiEvent({ method: 'POST', resource: '/luma/generations', clientId, clientKey: stack.clientKey, body: { user_prompt: `cold start ${run}: a dog runs` } });
+      case 'get-task':
+        return apiEvent({ method: 'GET', resource: '/luma/generations/{task_id}', pathParameters: { task_id: known.item.task_id }, clientId, clientKey: stack.clientKey });
+      case 'list-deliveries':
+        return apiEvent({ method: 'GET', resource: '/luma/generations/{task_id}/deliveries', pathParameters: { task_id: known.item.task_id }, clientId, clientKey: stack.clientKey });
+      case 'callback': {
+        const task = benchTask(clientId);
+        await putTasks(doc, stack.tableNames.tasks, [task.item]);
+        return apiEvent({ method: 'POST', resource: '/luma/callbacks/{token}', pathParameters: { token: task.token }, body: generationBody(task.item.upstream_id!, 'processing') });
+      }
+      case 'notifier': {
+        const { item } = benchTask(clientId, { notifyHook: hook.url });
+        return streamEvent([modifyRecord(item, { ...item, task_status: 'processing', status_rank: 2, updated_at: item.updated_at + 1 })]);
+      }
+      case 'reconciler':
+        return scheduledEvent();
+      default:
+        throw new Error(`no cold-start event for ${functionName}`);
+    }
+  };
+
+  const results: ColdResult[] = [];
+  const targets = [
+    ...functionNames.map((functionName) => ({ name: functionName, functionName, nodeOptions: bundles.nodeOptions(functionName) })),
+    ...extraRuns,
+  ];
+  for (const target of targets) {
+    const { functionName } = target;
+    const needs = FUNCTION_NEEDS[functionName];
+    const realBundle = bundles.real.get(functionName)!;
+    const baseBundle = bundles.baseline.get(functionName)!;
+    const common = { functionName, memoryMb: needs.memorySize, timeoutMs: needs.timeout.toMilliseconds(), nodeOptions: target.nodeOptions };
+    const real: ColdSample[] = [];
+    const baseline: ColdSample[] = [];
+    let secretReads = 0;
+    for (let run = 0; run < config.coldRuns; run += 1) {
+      const order = run % 2 === 0 ? (['real', 'baseline'] as const) : (['baseline', 'real'] as const);
+      for (const which of order) {
+        const event = await eventFor(functionName, run);
+        const before = stack.secrets.getSecretValueCalls;
+        const sample = await coldStart({ ...common, bundleFile: (which === 'real' ? realBundle : baseBundle).file }, event, ctx.workDir, run);
+        if (which === 'real') {
+          secretReads += stack.secrets.getSecretValueCalls - before;
+          real.push(sample);
+        } else {
+          baseline.push(sample);
+        }
+      }
+    }
+    const realSide = side(realBundle, real);
+    const baseSide = side(baseBundle, baseline);
+    const result: ColdResult = {
+      functionName: target.name,
+      memoryMb: needs.memorySize,
+      nodeOptions: target.nodeOptions,
+      runs: config.coldRuns,
+      real: realSide,
+      baseline: baseSide,
+      ratioP50: ratio(realSide.initPlusFirstMs.p50, baseSide.initPlusFirstMs.p50),
+      ratioP90: ratio(realSide.initPlusFirstMs.p90, baseSide.initPlusFirstMs.p90),
+      bundleRatio: ratio(realBundle.bytes, baseBundle.bytes),
+      secretReadsPerColdStart: round(secretReads / config.coldRuns, 2),
+    };
+    results.push(result);
+    log(
+      `cold ${target.name}: import+first p50 ${round(realSide.initPlusFirstMs.p50, 1)} ms vs bare ${round(baseSide.initPlusFirstMs.p50, 1)} ms (x${result.ratioP50})` +
+        (realSide.failures + baseSide.failures > 0 ? `; FAILURES real ${realSide.failures} (${realSide.firstError}), bare ${baseSide.failures} (${baseSide.firstError})` : ''),
+    );
+  }
+  ctx.sim.setFaults({ callbacks: { dropRate: 0 } });
+  return results;
+}

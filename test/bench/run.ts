@@ -1,0 +1,255 @@
+/**
+ * `npm run bench`: speed and cost of luma-gateway, each figure side by side
+ * with its bare baseline, in one run. Writes bench-results/latest.json (and
+ * a timestamped copy) and prints a table. Counts: see config.ts
+ * (BENCH_QUICK=1 for a smoke run). Figures (see each phase):
+ *   1. bundles and cold starts (phase-cold.ts)
+ *   2. warm latency in process (phase-warm.ts)
+ *   3. throughput over HTTP, callbacks, notifications (phase-http.ts, phase-notify.ts)
+ *   4. Secrets Manager reads (phase-warm.ts, phase-cold.ts)
+ *   5. DynamoDB units per task (phase-units.ts)
+ *   6. cost per million tasks (cost.ts)
+ * Times are reported, never asserted; the deterministic figures are held by
+ * test/budgets/budgets.test.ts.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join, relative, resolve } from 'node:path';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { PROJECT_ROOT } from '../../lib/gateway-function';
+import { localDynamoClient } from '../../lib/local/dynamodb-local';
+import { startLocalStack } from '../../lib/local/local-stack';
+import { startHookServer } from '../support/hook-server';
+import { buildBundle, DEFAULT_NODE_OPTIONS, FUNCTION_NAMES, synthAssets, type BuiltBundle, type SynthesizedFunction } from './bundles';
+import { benchConfig } from './config';
+import { captureStdout, type BenchContext } from './context';
+import { costPerMillion, type CostResult } from './cost';
+import { coldPhase, type ColdResult } from './phase-cold';
+import { httpPhase, type HttpResult } from './phase-http';
+import { notifyPhase, type NotifyResult } from './phase-notify';
+import { unitsPhase, type UnitsResult } from './phase-units';
+import { warmPhase, type WarmResult } from './phase-warm';
+import { renderReport } from './report';
+import { distribution, log, round } from './stats';
+
+/** The bare handler standing for each function (test/bench/baseline). */
+const BASELINE_OF: Record<string, string> = {
+  authorizer: 'authorizer',
+  extend: 'submit',
+  create: 'submit',
+  'get-task': 'get-task',
+  'list-deliveries': 'list-deliveries',
+  callback: 'callback',
+  notifier: 'notifier',
+  reconciler: 'reconciler',
+};
+
+export interface BundleFigure {
+  readonly functionName: string;
+  readonly bytes: number;
+  readonly gzipBytes: number;
+  readonly mapBytes: number;
+  readonly synthesizedBytes?: number;
+  /** The esbuild build with FUNCTION_BUNDLING gives the synthesized asset's bytes exactly. */
+  readonly equalsSynth?: boolean;
+  readonly baselineBytes: number;
+  readonly largestParts: readonly { readonly source: string; readonly bytes: number }[];
+}
+
+export interface BenchResults {
+  readonly meta: {
+    readonly date: string;
+    readonly gitCommit: string;
+    readonly gitDirty: boolean;
+    readonly node: string;
+    readonly lambdaRuntime: string;
+    readonly platform: string;
+    readonly cpus: number;
+    readonly cpuModel: string;
+    readonly memoryGb: number;
+    readonly quick: boolean;
+    readonly config: typeof benchConfig;
+    readonly nodeBootMs: number;
+    readonly durationSeconds: number;
+    readonly outFile: string;
+  };
+  readonly bundles: BundleFigure[];
+  readonly coldStart: ColdResult[];
+  readonly warm: WarmResult[];
+  readonly http: HttpResult;
+  readonly notifications: NotifyResult;
+  readonly secretsManager: { readonly perThousandWarmExtends: number; readonly perColdStart: number; readonly cacheTtlSeconds: number };
+  readonly dynamoUnits: UnitsResult;
+  readonly cost: CostResult;
+  readonly problems: string[];
+  readonly stackErrors: string[];
+}
+
+function git(args: string[]): string {
+  try {
+    return execFileSync('git', args, { cwd: PROJECT_ROOT, encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+async function bundlesPhase(workDir: string) {
+  const config = benchConfig;
+  let synthesized: Map<string, SynthesizedFunction> | undefined;
+  if (config.synth) {
+    log('cdk synth (the deployed bundles)...');
+    synthesized = synthAssets(join(workDir, 'cdk.out'));
+  }
+  log('esbuild with the stack options (real functions and bare baselines)...');
+  const built = new Map<string, BuiltBundle>();
+  for (const name of FUNCTION_NAMES) built.set(name, await buildBundle(name, join(workDir, 'esbuild', name)));
+  const baseline = new Map<string, BuiltBundle>();
+  const byEntry = new Map<string, BuiltBundle>();
+  for (const name of FUNCTION_NAMES) {
+    const entry = BASELINE_OF[name];
+    if (!byEntry.has(entry)) byEntry.set(entry, await buildBundle(`bare-${entry}`, join(workDir, 'baseline', entry), join(__dirname, 'baseline', `${entry}.ts`)));
+    baseline.set(name, byEntry.get(entry)!);
+  }
+  const real = new Map<string, BuiltBundle>();
+  const figures: BundleFigure[] = FUNCTION_NAMES.map((name) => {
+    const ours = built.get(name)!;
+    const synth = synthesized?.get(name);
+    if (config.synth && !synth) throw new Error(`cdk synth produced no asset for functions/${name}`);
+    real.set(name, synth ?? ours);
+    return {
+      functionName: name,
+      bytes: (synth ?? ours).bytes,
+      gzipBytes: (synth ?? ours).gzipBytes,
+      mapBytes: (synth ?? ours).mapBytes,
+      ...(synth && { synthesizedBytes: synth.bytes, equalsSynth: synth.sha256 === ours.sha256 }),
+      baselineBytes: baseline.get(name)!.bytes,
+      largestParts: ours.composition.slice(0, 8),
+    };
+  });
+  const nodeOptions = (name: string) => synthesized?.get(name)?.nodeOptions ?? DEFAULT_NODE_OPTIONS;
+  for (const figure of figures) {
+    log(`bundle ${figure.functionName}: ${figure.bytes} bytes${figure.equalsSynth === undefined ? '' : figure.equalsSynth ? ' (esbuild = synthesized asset)' : ' (esbuild DIFFERS from the synthesized asset)'}, bare ${figure.baselineBytes}`);
+  }
+  return { figures, real, baseline, nodeOptions };
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const config = benchConfig;
+  const workDir = mkdtempSync(join(tmpdir(), 'luma-bench-'));
+  const problems: string[] = [];
+  const stackErrors: string[] = [];
+  const accessLogBytes: number[] = [];
+  log(`luma-gateway bench${config.quick ? ' (quick)' : ''}; scratch ${workDir}`);
+
+  const bundles = await bundlesPhase(workDir);
+  for (const figure of bundles.figures) if (figure.equalsSynth === false) problems.push(`functions/${figure.functionName}: the esbuild bundle differs from the synthesized asset`);
+
+  // The deployed functions log at INFO; the local stack reads the rest from its own settings.
+  process.env.LOG_LEVEL = 'INFO';
+  process.env.POWERTOOLS_SERVICE_NAME = 'luma-gateway';
+  delete process.env.POWERTOOLS_LOG_LEVEL;
+  delete process.env.POWERTOOLS_DEV;
+  const stdout = captureStdout();
+  const hook = await startHookServer();
+  log('starting the local stack (DynamoDB Local, Secrets Manager, simulator, front, notifier, reconciler)...');
+  const stack = await startLocalStack({
+    env: {},
+    port: 0,
+    tablePrefix: 'bench_',
+    // Nothing becomes due for the reconciler during the bench: its runs stay comparable.
+    reconcileAfterSeconds: 3600,
+    simulator: { seed: 7, stepDelayMs: 100 },
+    accessLog: (entry) => accessLogBytes.push(Buffer.byteLength(JSON.stringify(entry))),
+    errorLog: (line) => stackErrors.length < 200 && stackErrors.push(line),
+  });
+  const doc = DynamoDBDocumentClient.from(localDynamoClient(stack.dynamoEndpoint), { marshallOptions: { removeUndefinedValues: true } });
+  const ctx: BenchContext = { config, stack, sim: stack.upstream!, hook, doc, workDir, stdout, accessLogBytes, errors: stackErrors };
+  const stopAll = async () => {
+    stdout.restore();
+    doc.destroy();
+    await stack.stop();
+    await hook.close();
+    rmSync(workDir, { recursive: true, force: true });
+  };
+  process.once('SIGINT', () => {
+    stack.killChildren();
+    process.exit(130);
+  });
+
+  try {
+    log(`cold starts: ${config.coldRuns} runs per function and per baseline...`);
+    const cold = await coldPhase(ctx, bundles, FUNCTION_NAMES, [{ name: 'extend (no source maps)', functionName: 'extend', nodeOptions: '' }]);
+    log(`warm latency: ${config.warmN} extends and callbacks each, ${config.warmOtherN} of the others...`);
+    const warm = await warmPhase(ctx);
+    log(`HTTP: ${config.httpExtends} extends, then their callbacks, at concurrency ${config.concurrency}...`);
+    const http = await httpPhase(ctx);
+    log('notifications...');
+    const notifications = await notifyPhase(ctx);
+    log('DynamoDB units over whole task lives...');
+    const units = await unitsPhase(ctx);
+    const cost = costPerMillion({ warm, cold, units, coldStartShare: config.coldStartShare });
+
+    for (const c of cold) if (c.real.failures + c.baseline.failures > 0) problems.push(`cold start of ${c.functionName}: ${c.real.failures} real and ${c.baseline.failures} bare runs failed (${c.real.firstError ?? c.baseline.firstError})`);
+    for (const w of warm) if (w.real.errors + w.baseline.errors > 0) problems.push(`warm ${w.functionName}: ${w.real.errors} real and ${w.baseline.errors} bare invocations failed`);
+    if (http.extends.errors > 0 || http.extends.verified.problems.length > 0) problems.push(`HTTP extends: ${http.extends.errors} errors; ${http.extends.verified.problems.join('; ')}`);
+    if (http.callbacks.errors > 0 || http.callbacks.verified.lost > 0 || http.callbacks.verified.regressions > 0) problems.push(`HTTP callbacks: ${http.callbacks.errors} errors, ${http.callbacks.verified.lost} lost, ${http.callbacks.verified.regressions} regressions; ${http.callbacks.verified.problems.join('; ')}`);
+    for (const run of [notifications.paced, notifications.burst]) if (run.lost + run.badSignatures > 0) problems.push(`notifications: ${run.lost} lost, ${run.badSignatures} bad signatures`);
+    problems.push(...units.problems);
+
+    const extendWarm = warm.find((w) => w.functionName === 'extend');
+    const extendCold = cold.find((c) => c.functionName === 'extend');
+    const outDir = resolve(PROJECT_ROOT, config.outDir);
+    mkdirSync(outDir, { recursive: true });
+    const stamp = new Date(started).toISOString().replace(/[:.]/g, '-');
+    const results: BenchResults = {
+      meta: {
+        date: new Date(started).toISOString(),
+        gitCommit: git(['rev-parse', '--short', 'HEAD']),
+        gitDirty: git(['status', '--porcelain']) !== '',
+        node: process.version,
+        lambdaRuntime: 'nodejs24.x arm64 (measured here on the node above)',
+        platform: `${process.platform} ${process.arch}`,
+        cpus: cpus().length,
+        cpuModel: cpus()[0]?.model ?? 'unknown',
+        memoryGb: round(totalmem() / 1024 ** 3, 1),
+        quick: config.quick,
+        config,
+        nodeBootMs: 0,
+        durationSeconds: (Date.now() - started) / 1000,
+        outFile: relative(PROJECT_ROOT, join(outDir, 'latest.json')),
+      },
+      bundles: bundles.figures,
+      coldStart: cold,
+      warm,
+      http,
+      notifications,
+      secretsManager: {
+        perThousandWarmExtends: extendWarm?.secretReadsPer1000 ?? NaN,
+        perColdStart: extendCold?.secretReadsPerColdStart ?? NaN,
+        cacheTtlSeconds: 300,
+      },
+      dynamoUnits: units,
+      cost,
+      problems,
+      stackErrors,
+    };
+    (results.meta as { nodeBootMs: number }).nodeBootMs = round(distribution(cold.map((c) => c.real.processWallMs.p50 - c.real.initPlusFirstMs.p50)).p50, 1);
+    (results.meta as { durationSeconds: number }).durationSeconds = (Date.now() - started) / 1000;
+    const json = JSON.stringify(results, null, 2);
+    writeFileSync(join(outDir, 'latest.json'), json);
+    writeFileSync(join(outDir, `bench-${stamp}.json`), json);
+    stdout.print(renderReport(results));
+  } finally {
+    await stopAll();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
