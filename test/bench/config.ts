@@ -13,7 +13,20 @@
  *   BENCH_LIFECYCLE_TASKS    whole-life tasks metered for DynamoDB units         (10; quick 4)
  *   BENCH_COLD_START_SHARE   share of invocations that are cold, for the cost    (0.01)
  *   BENCH_OUT                results directory                                   (bench-results)
+ *   BENCH_PHASES             a comma list of cold,warm,http,notify,units to run only those
+ *                            (the cost needs cold, warm and units)                (all)
  */
+export const PHASES = ['cold', 'warm', 'http', 'notify', 'units'] as const;
+export type Phase = (typeof PHASES)[number];
+
+function phases(): ReadonlySet<Phase> {
+  const raw = process.env.BENCH_PHASES;
+  if (raw === undefined || raw.trim() === '') return new Set(PHASES);
+  const chosen = raw.split(',').map((part) => part.trim()).filter(Boolean);
+  for (const phase of chosen) if (!(PHASES as readonly string[]).includes(phase)) throw new Error(`BENCH_PHASES: unknown phase ${phase}; known: ${PHASES.join(', ')}`);
+  return new Set(chosen as Phase[]);
+}
+
 const quick = process.env.BENCH_QUICK === '1' || process.env.BENCH_QUICK === 'true';
 
 function count(name: string, full: number, quickValue: number, min = 1): number {
@@ -46,6 +59,7 @@ export const benchConfig = {
   lifecycleTasks: count('BENCH_LIFECYCLE_TASKS', 10, 4),
   coldStartShare: share('BENCH_COLD_START_SHARE', 0.01),
   outDir: process.env.BENCH_OUT ?? 'bench-results',
+  phases: [...phases()],
 };
 
 export type BenchConfig = typeof benchConfig;

@@ -22,7 +22,7 @@ import { localDynamoClient } from '../../lib/local/dynamodb-local';
 import { startLocalStack } from '../../lib/local/local-stack';
 import { startHookServer } from '../support/hook-server';
 import { buildBundle, DEFAULT_NODE_OPTIONS, FUNCTION_NAMES, synthAssets, type BuiltBundle, type SynthesizedFunction } from './bundles';
-import { benchConfig } from './config';
+import { benchConfig, type Phase } from './config';
 import { captureStdout, type BenchContext } from './context';
 import { costPerMillion, type CostResult } from './cost';
 import { coldPhase, type ColdResult } from './phase-cold';
@@ -75,13 +75,13 @@ export interface BenchResults {
     readonly outFile: string;
   };
   readonly bundles: BundleFigure[];
-  readonly coldStart: ColdResult[];
-  readonly warm: WarmResult[];
-  readonly http: HttpResult;
-  readonly notifications: NotifyResult;
+  readonly coldStart?: ColdResult[];
+  readonly warm?: WarmResult[];
+  readonly http?: HttpResult;
+  readonly notifications?: NotifyResult;
   readonly secretsManager: { readonly perThousandWarmExtends: number; readonly perColdStart: number; readonly cacheTtlSeconds: number };
-  readonly dynamoUnits: UnitsResult;
-  readonly cost: CostResult;
+  readonly dynamoUnits?: UnitsResult;
+  readonly cost?: CostResult;
   readonly problems: string[];
   readonly stackErrors: string[];
 }
@@ -179,27 +179,43 @@ async function main(): Promise<void> {
   });
 
   try {
-    log(`cold starts: ${config.coldRuns} runs per function and per baseline...`);
-    const cold = await coldPhase(ctx, bundles, FUNCTION_NAMES, [{ name: 'extend (no source maps)', functionName: 'extend', nodeOptions: '' }]);
-    log(`warm latency: ${config.warmN} extends and callbacks each, ${config.warmOtherN} of the others...`);
-    const warm = await warmPhase(ctx);
-    log(`HTTP: ${config.httpExtends} extends, then their callbacks, at concurrency ${config.concurrency}...`);
-    const http = await httpPhase(ctx);
-    log('notifications...');
-    const notifications = await notifyPhase(ctx);
-    log('DynamoDB units over whole task lives...');
-    const units = await unitsPhase(ctx);
-    const cost = costPerMillion({ warm, cold, units, coldStartShare: config.coldStartShare });
+    const run = (phase: Phase) => config.phases.includes(phase);
+    let cold: ColdResult[] | undefined;
+    let warm: WarmResult[] | undefined;
+    let http: HttpResult | undefined;
+    let notifications: NotifyResult | undefined;
+    let units: UnitsResult | undefined;
+    if (run('cold')) {
+      log(`cold starts: ${config.coldRuns} runs per function and per baseline...`);
+      cold = await coldPhase(ctx, bundles, FUNCTION_NAMES, [{ name: 'extend (no source maps)', functionName: 'extend', nodeOptions: '' }]);
+    }
+    if (run('warm')) {
+      log(`warm latency: ${config.warmN} extends and callbacks each, ${config.warmOtherN} of the others...`);
+      warm = await warmPhase(ctx);
+    }
+    if (run('http')) {
+      log(`HTTP: ${config.httpExtends} extends, then their callbacks, at concurrency ${config.concurrency}...`);
+      http = await httpPhase(ctx);
+    }
+    if (run('notify')) {
+      log('notifications...');
+      notifications = await notifyPhase(ctx);
+    }
+    if (run('units')) {
+      log('DynamoDB units over whole task lives...');
+      units = await unitsPhase(ctx);
+    }
+    const cost = cold && warm && units ? costPerMillion({ warm, cold, units, coldStartShare: config.coldStartShare }) : undefined;
 
-    for (const c of cold) if (c.real.failures + c.baseline.failures > 0) problems.push(`cold start of ${c.functionName}: ${c.real.failures} real and ${c.baseline.failures} bare runs failed (${c.real.firstError ?? c.baseline.firstError})`);
-    for (const w of warm) if (w.real.errors + w.baseline.errors > 0) problems.push(`warm ${w.functionName}: ${w.real.errors} real and ${w.baseline.errors} bare invocations failed`);
-    if (http.extends.errors > 0 || http.extends.verified.problems.length > 0) problems.push(`HTTP extends: ${http.extends.errors} errors; ${http.extends.verified.problems.join('; ')}`);
-    if (http.callbacks.errors > 0 || http.callbacks.verified.lost > 0 || http.callbacks.verified.regressions > 0) problems.push(`HTTP callbacks: ${http.callbacks.errors} errors, ${http.callbacks.verified.lost} lost, ${http.callbacks.verified.regressions} regressions; ${http.callbacks.verified.problems.join('; ')}`);
-    for (const run of [notifications.paced, notifications.burst]) if (run.lost + run.badSignatures > 0) problems.push(`notifications: ${run.lost} lost, ${run.badSignatures} bad signatures`);
-    problems.push(...units.problems);
+    for (const c of cold ?? []) if (c.real.failures + c.baseline.failures > 0) problems.push(`cold start of ${c.functionName}: ${c.real.failures} real and ${c.baseline.failures} bare runs failed (${c.real.firstError ?? c.baseline.firstError})`);
+    for (const w of warm ?? []) if (w.real.errors + w.baseline.errors > 0) problems.push(`warm ${w.functionName}: ${w.real.errors} real and ${w.baseline.errors} bare invocations failed`);
+    if (http && (http.extends.errors > 0 || http.extends.verified.problems.length > 0)) problems.push(`HTTP extends: ${http.extends.errors} errors; ${http.extends.verified.problems.join('; ')}`);
+    if (http && (http.callbacks.errors > 0 || http.callbacks.verified.lost > 0 || http.callbacks.verified.regressions > 0)) problems.push(`HTTP callbacks: ${http.callbacks.errors} errors, ${http.callbacks.verified.lost} lost, ${http.callbacks.verified.regressions} regressions; ${http.callbacks.verified.problems.join('; ')}`);
+    for (const notifyRun of notifications ? [notifications.paced, notifications.burst] : []) if (notifyRun.lost + notifyRun.badSignatures > 0) problems.push(`notifications: ${notifyRun.lost} lost, ${notifyRun.badSignatures} bad signatures`);
+    problems.push(...(units?.problems ?? []));
 
-    const extendWarm = warm.find((w) => w.functionName === 'extend');
-    const extendCold = cold.find((c) => c.functionName === 'extend');
+    const extendWarm = warm?.find((w) => w.functionName === 'extend');
+    const extendCold = cold?.find((c) => c.functionName === 'extend');
     const outDir = resolve(PROJECT_ROOT, config.outDir);
     mkdirSync(outDir, { recursive: true });
     const stamp = new Date(started).toISOString().replace(/[:.]/g, '-');
@@ -235,7 +251,7 @@ async function main(): Promise<void> {
       problems,
       stackErrors,
     };
-    (results.meta as { nodeBootMs: number }).nodeBootMs = round(distribution(cold.map((c) => c.real.processWallMs.p50 - c.real.initPlusFirstMs.p50)).p50, 1);
+    (results.meta as { nodeBootMs: number }).nodeBootMs = round(distribution((cold ?? []).map((c) => c.real.processWallMs.p50 - c.real.initPlusFirstMs.p50)).p50, 1);
     (results.meta as { durationSeconds: number }).durationSeconds = (Date.now() - started) / 1000;
     const json = JSON.stringify(results, null, 2);
     writeFileSync(join(outDir, 'latest.json'), json);
