@@ -1,6 +1,6 @@
 /** POST /luma/generations: create a video. */
 import { submitGeneration } from '#domain/submit-generation';
-import { generationRequestSchemaFromEnv, submitDepsFromEnv } from '#domain/wiring';
+import { generationRequestSchemaFromEnv, submitDepsFromEnv } from '#domain/wiring-submit';
 import { apiHandler, callerId, idempotencyKey, parseOrThrow } from '#http/api-handler';
 import type { JsonEvent } from '#http/middleware';
 

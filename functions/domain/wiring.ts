@@ -1,16 +1,17 @@
 /**
  * Builds the domain's dependencies from the environment, once per container
  * and only when the first request needs them.
+ *
+ * Split by what a function needs, so each bundle carries only that (esbuild
+ * keeps every module a handler imports, used or not):
+ *   wiring.ts           the stores (DynamoDB) and settings: every function
+ *   wiring-upstream.ts  the upstream client and its key (Secrets Manager): reconciler, submitters
+ *   wiring-submit.ts    the request schema and submit pipeline: extend, create
  */
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ENV, numberEnv, requireEnv } from './config';
 import { documentClient } from './dynamo';
-import { createSecretCache } from './secret-cache';
-import { logger } from './logger';
-import { generationRequestSchema } from './schemas';
-import type { Lifecycle, SubmitDeps } from './submit-generation';
+import type { Lifecycle } from './submit-generation';
 import { createTaskStore, type TaskStore } from './task-store';
-import { createUpstreamClient, type UpstreamClient } from './upstream-client';
 import { createClientStore, type ClientStore } from './client-store';
 import { createDeliveryStore, type DeliveryStore } from './delivery-store';
 
@@ -38,18 +39,6 @@ export const clientStoreFromEnv = once((): ClientStore =>
   createClientStore({ client: documentClient(), clientsTable: requireEnv(ENV.clientsTable) }),
 );
 
-export const upstreamFromEnv = once((): UpstreamClient =>
-  createUpstreamClient({
-    baseUrl: requireEnv(ENV.upstreamBaseUrl),
-    timeoutMs: numberEnv(ENV.upstreamTimeoutMs, 10_000),
-    apiKey: createSecretCache({
-      client: new SecretsManagerClient({}),
-      secretId: requireEnv(ENV.upstreamSecretId),
-      ttlMs: numberEnv(ENV.secretCacheTtlSeconds, 300) * 1000,
-    }),
-  }),
-);
-
 export const deliveryStoreFromEnv = once((): DeliveryStore =>
   createDeliveryStore({ client: documentClient(), deliveriesTable: requireEnv(ENV.deliveriesTable) }),
 );
@@ -64,15 +53,3 @@ export const lifecycleFromEnv = once((): Lifecycle => ({
 }));
 
 export const nowSeconds = () => Math.floor(Date.now() / 1000);
-
-/** The request body schema; only the local stack lets hooks use plain http on loopback. */
-export const generationRequestSchemaFromEnv = once(() => generationRequestSchema(hookPolicyFromEnv()));
-
-export const submitDepsFromEnv = once((): SubmitDeps => ({
-  tasks: taskStoreFromEnv(),
-  upstream: upstreamFromEnv(),
-  callbackBaseUrl: requireEnv(ENV.callbackBaseUrl),
-  lifecycle: lifecycleFromEnv(),
-  now: nowSeconds,
-  log: logger,
-}));

@@ -1,7 +1,7 @@
 /** POST /luma/generations/{task_id}/extend: extend a video. */
 import { taskIdPathSchema } from '#domain/schemas';
 import { submitGeneration } from '#domain/submit-generation';
-import { generationRequestSchemaFromEnv, submitDepsFromEnv } from '#domain/wiring';
+import { generationRequestSchemaFromEnv, submitDepsFromEnv } from '#domain/wiring-submit';
 import { apiHandler, callerId, idempotencyKey, parseOrThrow } from '#http/api-handler';
 import type { JsonEvent } from '#http/middleware';
 

@@ -3,7 +3,8 @@ import type { Context } from 'aws-lambda';
 import { ENV, numberEnv } from '#domain/config';
 import { logger } from '#domain/logger';
 import { reconcileOpenTasks } from '#domain/reconcile';
-import { lifecycleFromEnv, nowSeconds, taskStoreFromEnv, upstreamFromEnv } from '#domain/wiring';
+import { lifecycleFromEnv, nowSeconds, taskStoreFromEnv } from '#domain/wiring';
+import { upstreamFromEnv } from '#domain/wiring-upstream';
 
 export async function handler(_event: unknown, context: Context) {
   const summary = await reconcileOpenTasks({
