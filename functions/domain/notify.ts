@@ -97,11 +97,36 @@ async function notifyChange(deps: NotifyDeps, task: TaskItem): Promise<boolean> 
 }
 
 /**
+ * A client's record is read once per batch, however many of its tasks
+ * changed: the changes share the read in flight. A read that fails is not
+ * shared: each change then reads for itself, as if alone.
+ */
+function oneReadPerClient(clients: NotifyDeps['clients']): NotifyDeps['clients'] {
+  const reads = new Map<string, ReturnType<NotifyDeps['clients']['get']>>();
+  return {
+    get: async (clientId) => {
+      let read = reads.get(clientId);
+      if (read === undefined) {
+        read = clients.get(clientId);
+        reads.set(clientId, read);
+      }
+      try {
+        return await read;
+      } catch {
+        reads.delete(clientId);
+        return clients.get(clientId);
+      }
+    },
+  };
+}
+
+/**
  * Different tasks are notified in parallel; one task's changes go out one
  * after another, in stream order, and after a failure its later changes wait
  * for the retry. A slow hook therefore delays only its own task.
  */
 export async function notifyStatusChanges(deps: NotifyDeps, records: readonly DynamoDBRecord[]): Promise<BatchResult> {
+  deps = { ...deps, clients: oneReadPerClient(deps.clients) };
   const byTask = new Map<string, { sequence: string; task: TaskItem }[]>();
   for (const record of records) {
     const task = statusChangeOf(record);
