@@ -40,7 +40,10 @@ export function captureStdout(): StdoutCapture {
     totalBytes += Buffer.byteLength(text);
     for (const line of text.split('\n')) {
       if (line === '') continue;
-      const name = /luma-gateway-dev-([a-z-]+)/.exec(line)?.[1] ?? '(other)';
+      // In one process the handlers share one logger: a line of the local stack's scheduled
+      // reconciler carries the Lambda context last injected by another handler. Attribute it
+      // by its message (in AWS each function has its own process and logger).
+      const name = line.includes('"message":"reconciled open tasks"') ? 'reconciler (scheduled)' : (/luma-gateway-dev-([a-z-]+)/.exec(line)?.[1] ?? '(other)');
       const entry = perFunction.get(name) ?? { bytes: 0, lines: 0 };
       entry.bytes += Buffer.byteLength(line) + 1;
       entry.lines += 1;
