@@ -58,7 +58,7 @@ type State = 'pending' | 'processing' | 'completed';
  * notifications measured here. A marker status change with a hook is made;
  * once it is notified, everything before it has been read.
  */
-export async function drainStream(ctx: BenchContext, timeoutMs = 180_000): Promise<number> {
+export async function drainStream(ctx: BenchContext, timeoutMs = 90_000): Promise<number> {
   const started = Date.now();
   const marker = benchTask(ctx.stack.clientId, { status: 'pending', notifyHook: ctx.hook.url });
   await putTasks(ctx.doc, ctx.stack.tableNames.tasks, [marker.item]);
