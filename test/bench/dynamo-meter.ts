@@ -2,7 +2,8 @@
  * Counts the DynamoDB calls a client makes and, optionally, the capacity
  * units they consume: a middleware on the client's stack (the document
  * client shares its stack with the DynamoDB client under it) that asks for
- * ReturnConsumedCapacity TOTAL and sums what comes back. DynamoDB Local
+ * ReturnConsumedCapacity INDEXES and sums what comes back (the total, and
+ * the part spent on global secondary indexes). DynamoDB Local
  * answers ConsumedCapacity as DynamoDB does; a write refused by its
  * condition returns none, yet DynamoDB charges it: it is estimated with the
  * documented rule (1 WCU per KB of the item, from the item returned with
@@ -22,6 +23,8 @@ export interface MeterEntry {
   readonly index?: string;
   readonly readUnits: number;
   readonly writeUnits: number;
+  /** Of the units, those spent maintaining (or reading) global secondary indexes. */
+  readonly indexUnits: number;
   /** The write was refused by its condition (units estimated). */
   readonly conditionFailed: boolean;
   readonly at: number;
@@ -54,13 +57,16 @@ export function attachDynamoMeter(client: Stack, options: { consumedCapacity: bo
       const operation = (context.commandName ?? '?').replace(/Command$/, '');
       const table = tableOf(args.input);
       const index = typeof args.input.IndexName === 'string' ? args.input.IndexName : undefined;
-      if (options.consumedCapacity) args.input.ReturnConsumedCapacity = 'TOTAL';
+      if (options.consumedCapacity) args.input.ReturnConsumedCapacity = 'INDEXES';
       const isRead = READS.has(operation);
       try {
         const result = await next(args);
         const consumed = result.output?.ConsumedCapacity;
-        const units = (Array.isArray(consumed) ? consumed : consumed ? [consumed] : []).reduce((sum: number, c: { CapacityUnits?: number }) => sum + (c.CapacityUnits ?? 0), 0);
-        entries.push({ operation, table, index, readUnits: isRead ? units : 0, writeUnits: isRead ? 0 : units, conditionFailed: false, at: Date.now() });
+        type Consumed = { CapacityUnits?: number; GlobalSecondaryIndexes?: Record<string, { CapacityUnits?: number }> };
+        const list: Consumed[] = Array.isArray(consumed) ? consumed : consumed ? [consumed] : [];
+        const units = list.reduce((sum, c) => sum + (c.CapacityUnits ?? 0), 0);
+        const indexUnits = list.reduce((sum, c) => sum + Object.values(c.GlobalSecondaryIndexes ?? {}).reduce((s2, i) => s2 + (i.CapacityUnits ?? 0), 0), 0);
+        entries.push({ operation, table, index, readUnits: isRead ? units : 0, writeUnits: isRead ? 0 : units, indexUnits, conditionFailed: false, at: Date.now() });
         return result;
       } catch (error) {
         const failed = (error as Error)?.name === 'ConditionalCheckFailedException' || (error as Error)?.name === 'TransactionCanceledException';
@@ -68,9 +74,9 @@ export function attachDynamoMeter(client: Stack, options: { consumedCapacity: bo
           const item = (error as { Item?: Record<string, unknown> }).Item;
           const perItem = item ? Math.max(1, Math.ceil(itemSizeBytes(item, { marshalled: true }) / 1024)) : 1;
           const writeUnits = (error as Error).name === 'TransactionCanceledException' ? 2 * (args.input.TransactItems?.length ?? 1) : perItem;
-          entries.push({ operation, table, index, readUnits: 0, writeUnits, conditionFailed: true, at: Date.now() });
+          entries.push({ operation, table, index, readUnits: 0, writeUnits, indexUnits: 0, conditionFailed: true, at: Date.now() });
         } else {
-          entries.push({ operation, table, index, readUnits: 0, writeUnits: 0, conditionFailed: false, at: Date.now() });
+          entries.push({ operation, table, index, readUnits: 0, writeUnits: 0, indexUnits: 0, conditionFailed: false, at: Date.now() });
         }
         throw error;
       }

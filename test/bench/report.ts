@@ -90,8 +90,8 @@ function notificationRuns(n: NonNullable<BenchResults['notifications']>): string
 function dynamoUnits(u: NonNullable<BenchResults['dynamoUnits']>): string[] {
   return [
     `5. DynamoDB per task over its life (${u.tasks} tasks: extend, 3 callbacks, 3 notifications, 1 GET); ${u.method}`,
-    table(['operation', 'table', 'calls', 'RRU', 'WRU', 'step'], u.lines.map((l) => [l.operation, l.table, l.callsPerTask, l.readUnitsPerTask, l.writeUnitsPerTask, l.step])),
-    `   per task: ${u.perTask.calls} calls, ${u.perTask.readUnits} RRU, ${u.perTask.writeUnits} WRU; with an Idempotency-Key +${u.idempotencyKeyExtra.writeUnits} WRU; task item ${u.taskItemBytes} B, delivery item ${u.deliveryItemBytes} B; writes refused by their condition: ${u.conditionFailedWrites}`,
+    table(['operation', 'table', 'calls', 'RRU', 'WRU', 'of which GSI', 'step'], u.lines.map((l) => [l.operation, l.table, l.callsPerTask, l.readUnitsPerTask, l.writeUnitsPerTask, l.indexWriteUnitsPerTask, l.step])),
+    `   per task: ${u.perTask.calls} calls, ${u.perTask.readUnits} RRU, ${u.perTask.writeUnits} WRU (${u.perTask.indexWriteUnits} of them on the open-task index); with an Idempotency-Key +${u.idempotencyKeyExtra.writeUnits} WRU; task item ${u.taskItemBytes} B, delivery item ${u.deliveryItemBytes} B; writes refused by their condition: ${u.conditionFailedWrites}`,
   ];
 }
 
@@ -114,7 +114,9 @@ export function renderReport(results: BenchResults): string {
     results.warm ? warmLatency(results.warm) : [],
     results.http ? overHttp(results.http) : [],
     results.notifications ? notificationRuns(results.notifications) : [],
-    [`4. Secrets Manager GetSecretValue: ${s.perThousandWarmExtends} per 1000 warm extends; ${s.perColdStart} per cold start of extend (then cached ${s.cacheTtlSeconds} s)`],
+    Number.isFinite(s.perThousandWarmExtends) || Number.isFinite(s.perColdStart)
+      ? [`4. Secrets Manager GetSecretValue: ${s.perThousandWarmExtends} per 1000 warm extends; ${s.perColdStart} per cold start of extend (then cached ${s.cacheTtlSeconds} s)`]
+      : [],
     results.dynamoUnits ? dynamoUnits(results.dynamoUnits) : [],
     results.cost ? costLines(results.cost) : [],
     results.problems.length > 0 ? ['PROBLEMS:', ...results.problems.map((p) => `  - ${p}`)] : [],
