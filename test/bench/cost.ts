@@ -141,7 +141,7 @@ export function costPerMillion(input: {
     const warmMs = (w?.real.ms.mean ?? NaN) + 0.5;
     const coldExtraMs = c ? Math.max(0, c.real.initPlusFirstMs.p50 - (w?.real.ms.mean ?? 0)) : 0;
     const ms = warmMs + input.coldStartShare * coldExtraMs;
-    add(`Lambda ${name} duration (${FUNCTION_NEEDS[name].memorySize} MB x ${round(ms, 1)} ms)`, count * (ms / 1000) * memoryGb, 'GB-s', PRICES.lambdaArmPerGbSecond);
+    add(`Lambda ${name} duration (${count} x ${round(ms, 1)} ms at ${FUNCTION_NEEDS[name].memorySize} MB)`, count * ms * memoryGb, 'GB-ms', PRICES.lambdaArmPerGbSecond / 1000);
     logBytes += count * ((w?.real.logBytesPerInvocation ?? 0) + (w?.real.logLinesPerInvocation ?? 0) * ASSUMPTIONS.logEventOverheadBytes + platformBytes);
   }
   add('DynamoDB write request units', input.units.perTask.writeUnits, 'WRU', PRICES.dynamoDbPerMillionWriteRequestUnits / million);
@@ -151,17 +151,19 @@ export function costPerMillion(input: {
   const secretCalls = (extendWarm?.secretReadsPer1000 ?? 0) / 1000 + input.coldStartShare * (cold.get('extend')?.secretReadsPerColdStart ?? 1);
   add('Secrets Manager GetSecretValue', secretCalls, 'calls', PRICES.secretsManagerPer10kApiCalls / 10_000);
   logBytes += ASSUMPTIONS.apiRequestsPerTask * (accessLogLineBytes() + ASSUMPTIONS.logEventOverheadBytes);
-  add('CloudWatch Logs ingestion (Lambda + API access log)', logBytes / 1024 ** 3, 'GB', PRICES.cloudWatchLogsIngestionPerGb);
+  add('CloudWatch Logs ingestion (Lambda + API access log)', logBytes / 1024, 'KB', PRICES.cloudWatchLogsIngestionPerGb / 1024 ** 2);
   const entryPoints = ASSUMPTIONS.apiRequestsPerTask + invocations.notifier;
   add('X-Ray traces recorded', entryPoints * ASSUMPTIONS.xraySampledShare, 'traces', PRICES.xrayPerMillionTracesRecorded / million);
 
   const reconciler = warm.get('reconciler');
   const reconcilerGbS = ((reconciler?.real.ms.mean ?? 0) + 0.5) / 1000 * (FUNCTION_NEEDS.reconciler.memorySize / 1024);
   const runs = ASSUMPTIONS.reconcilerRunsPerMonth;
+  // DynamoDB Local answers 0 units for a Query that finds nothing; DynamoDB is assumed to charge its minimum of 0.5 RRU (eventually consistent).
+  const reconcilerReadUnits = Math.max(input.units.reconcilerRun.readUnits, 0.5 * input.units.reconcilerRun.calls);
   const fixedMonthly = [
     {
-      item: `reconciler, every minute (${runs} runs, ${round(reconciler?.real.ms.mean ?? NaN, 1)} ms, ${input.units.reconcilerRun.readUnits} RRU each with nothing due)`,
-      usd: round(runs * (reconcilerGbS * PRICES.lambdaArmPerGbSecond + PRICES.lambdaPerMillionRequests / million + (input.units.reconcilerRun.readUnits * PRICES.dynamoDbPerMillionReadRequestUnits) / million), 4),
+      item: `reconciler, every minute (${runs} runs of ${round(reconciler?.real.ms.mean ?? NaN, 1)} ms, ${input.units.reconcilerRun.calls} Queries and ${reconcilerReadUnits} RRU each with nothing due)`,
+      usd: round(runs * (reconcilerGbS * PRICES.lambdaArmPerGbSecond + PRICES.lambdaPerMillionRequests / million + (reconcilerReadUnits * PRICES.dynamoDbPerMillionReadRequestUnits) / million), 4),
     },
     { item: 'Secrets Manager: the upstream key secret', usd: PRICES.secretsManagerPerSecretMonth },
   ];

@@ -12,6 +12,7 @@ function table(headers: string[], rows: (string | number)[][]): string {
 function formatNumber(value: number): string {
   if (!Number.isFinite(value)) return String(value);
   if (Number.isInteger(value)) return value.toLocaleString('en-US');
+  if (Math.abs(value) < 0.1) return String(Number(value.toPrecision(2)));
   return String(round(value, Math.abs(value) >= 100 ? 0 : Math.abs(value) >= 10 ? 1 : 2));
 }
 
