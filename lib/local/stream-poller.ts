@@ -13,7 +13,7 @@
  *   taken on an empty shard, as soon as the shard gets its first record):
  *   read again after the last record seen, or from TRIM_HORIZON when none
  *   was, so no record is lost (at least once, as Lambda);
- * - GetRecords about every `intervalMs` (200 ms) per shard;
+ * - GetRecords about every `intervalMs` (200 ms) per shard, at once again after a full page;
  * - optional Lambda event filter patterns (functions/domain/task-events.ts),
  *   evaluated with the same matcher the domain documents;
  * - a batch that throws is retried (bounded, with backoff) before moving on,
@@ -206,13 +206,14 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
     }
   }
 
-  async function pollShard(state: ShardState): Promise<void> {
-    if (state.parentShardId && shards.has(state.parentShardId)) return; // Parent first, for per-key order.
+  /** Polls one shard once; true when it returned a full page (more is waiting: poll again at once). */
+  async function pollShard(state: ShardState): Promise<boolean> {
+    if (state.parentShardId && shards.has(state.parentShardId)) return false; // Parent first, for per-key order.
     state.iterator ??= await iteratorFor(state);
     if (state.iterator === undefined) {
       shards.delete(state.shardId);
       finished.add(state.shardId);
-      return;
+      return false;
     }
     let output;
     try {
@@ -220,7 +221,7 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
     } catch (error) {
       if (error instanceof ExpiredIteratorException) {
         state.iterator = undefined; // A new one after the last sequence number, next round.
-        return;
+        return false;
       }
       if (error instanceof TrimmedDataAccessException) {
         state.iterator = undefined;
@@ -228,7 +229,7 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
         if (state.lastSequenceNumber !== undefined && state.trimmedAfter === state.lastSequenceNumber) state.lastSequenceNumber = undefined;
         state.trimmedAfter = state.lastSequenceNumber;
         state.startAt = 'TRIM_HORIZON';
-        return;
+        return false;
       }
       throw error;
     }
@@ -245,6 +246,7 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
       shards.delete(state.shardId);
       finished.add(state.shardId);
     }
+    return records.length >= batchSize;
   }
 
   /** Positions an open shard after its last record, dropping what it holds: it happened before start. */
@@ -267,6 +269,7 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
   const loop = (async () => {
     let lastDiscovery = Date.now();
     while (!stopped) {
+      let backlog = false;
       try {
         if (Date.now() - lastDiscovery >= discoveryMs) {
           lastDiscovery = Date.now();
@@ -274,12 +277,13 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
         }
         for (const state of [...shards.values()]) {
           if (stopped) break;
-          await pollShard(state);
+          if (await pollShard(state)) backlog = true;
         }
       } catch (error) {
         if (!stopped) onError(`polling failed: ${(error as Error)?.message ?? String(error)}`, error);
       }
-      if (!stopped) await sleep(intervalMs);
+      // Like Lambda's poller under load: a full page means more is waiting, so no pause.
+      if (!stopped && !backlog) await sleep(intervalMs);
     }
   })();
 

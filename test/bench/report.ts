@@ -82,7 +82,7 @@ function overHttp(h: NonNullable<BenchResults['http']>): string[] {
 function notificationRuns(n: NonNullable<BenchResults['notifications']>): string[] {
   const row = (name: string, r: typeof n.paced) => [name, r.tasks, `${r.delivered}/${r.expected}`, r.lost, r.duplicates, r.badSignatures, r.delayMs.p50, r.delayMs.p99, r.perSecond, r.changesPerSecond];
   return [
-    '   Notifications: status change committed -> signed POST received by the client hook (loopback); local stream poller: 10 records per 200 ms round',
+    '   Notifications: status change committed -> signed POST received by the client hook (loopback); local stream poller: pages of 10, the next at once after a full page, else after 200 ms',
     table(['run', 'tasks', 'delivered', 'lost', 'dup', 'bad sig', 'delay p50', 'delay p99', 'per s', 'changes/s'], [row('paced', n.paced), row('burst', n.burst)]),
     `   notifier handler alone (batches of 10, back to back): ${n.handlerCapacity.perSecond} notifications/s, ${round(n.handlerCapacity.batchMs.p50, 1)} ms per batch (p50)`,
   ];

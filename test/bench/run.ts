@@ -198,7 +198,7 @@ async function main(): Promise<void> {
       units = await unitsPhase(ctx);
     }
     // The phases that need the notifier ran first: the thousands of changes below would take the
-    // local stream poller (10 records per 200 ms) minutes to read through.
+    // local stream poller (pages of 10) a while to read through.
     if (run('warm')) {
       log(`warm latency: ${config.warmN} extends and callbacks each, ${config.warmOtherN} of the others...`);
       warm = await warmPhase(ctx);
