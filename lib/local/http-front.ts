@@ -36,6 +36,28 @@ import { FunctionTimeoutError, handlerCache, invokeWith, LOCAL_ACCOUNT_ID, LOCAL
 import { BodyTooLargeError, closeServer, discardRest, listen, LOOPBACK, readBody, trackSockets } from './net';
 
 /** API Gateway's maximum request payload. */
+
+/** requestContext.identity of an API Gateway REST proxy event for a caller without IAM or Cognito credentials. */
+export function callerIdentity(sourceIp: string, userAgent: string | null): APIGatewayProxyEvent['requestContext']['identity'] {
+  return {
+    accessKey: null,
+    accountId: null,
+    apiKey: null,
+    apiKeyId: null,
+    caller: null,
+    clientCert: null,
+    cognitoAuthenticationProvider: null,
+    cognitoAuthenticationType: null,
+    cognitoIdentityId: null,
+    cognitoIdentityPoolId: null,
+    principalOrgId: null,
+    sourceIp,
+    user: null,
+    userAgent,
+    userArn: null,
+  };
+}
+
 export const API_GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024;
 /** Lambda's synchronous invocation payload limit (the whole event, as JSON). */
 export const LAMBDA_MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
@@ -307,23 +329,7 @@ export async function startHttpFront(options: HttpFrontOptions = {}): Promise<Ht
         domainPrefix: host.split('.')[0],
         extendedRequestId: randomUUID(),
         httpMethod: route.method,
-        identity: {
-          accessKey: null,
-          accountId: null,
-          apiKey: null,
-          apiKeyId: null,
-          caller: null,
-          clientCert: null,
-          cognitoAuthenticationProvider: null,
-          cognitoAuthenticationType: null,
-          cognitoIdentityId: null,
-          cognitoIdentityPoolId: null,
-          principalOrgId: null,
-          sourceIp,
-          user: null,
-          userAgent: headers['User-Agent'] ?? headers['user-agent'] ?? null,
-          userArn: null,
-        },
+        identity: callerIdentity(sourceIp, headers['User-Agent'] ?? headers['user-agent'] ?? null),
         path: `/${stage}${path}`,
         protocol: `HTTP/${req.httpVersion}`,
         requestId,

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { marshall } from '@aws-sdk/util-dynamodb';
+import { callerIdentity } from '../../lib/local/http-front';
 import type { APIGatewayProxyEvent, APIGatewayTokenAuthorizerEvent, Context, DynamoDBRecord, DynamoDBStreamEvent, ScheduledEvent } from 'aws-lambda';
 
 const REGION = 'us-east-1';
@@ -63,23 +64,7 @@ export function apiEvent(options: ApiEventOptions): APIGatewayProxyEvent {
       domainPrefix: API_ID,
       extendedRequestId: 'BxJ5hFx0IAMEbXw=',
       httpMethod: options.method,
-      identity: {
-        accessKey: null,
-        accountId: null,
-        apiKey: null,
-        apiKeyId: null,
-        caller: null,
-        clientCert: null,
-        cognitoAuthenticationProvider: null,
-        cognitoAuthenticationType: null,
-        cognitoIdentityId: null,
-        cognitoIdentityPoolId: null,
-        principalOrgId: null,
-        sourceIp: '203.0.113.7',
-        user: null,
-        userAgent: headers['User-Agent'],
-        userArn: null,
-      },
+      identity: callerIdentity('203.0.113.7', headers['User-Agent']),
       path: `/${STAGE}${path}`,
       protocol: 'HTTP/1.1',
       requestId,
