@@ -1,22 +1,8 @@
 /** Baseline for callback: GetItem the task, check the token's hash, one conditional UpdateItem; nothing else. */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { DynamoDBClient, GetItemCommand, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-
-const db = new DynamoDBClient({});
-
-const STATUS: Record<string, [string, number]> = {
-  pending: ['pending', 1], queued: ['pending', 1], submitted: ['pending', 1],
-  processing: ['processing', 2], dreaming: ['processing', 2], in_progress: ['processing', 2],
-  completed: ['completed', 3], succeed: ['completed', 3], failed: ['failed', 3],
-};
-const s = (value: string): AttributeValue => ({ S: value });
-const n = (value: number): AttributeValue => ({ N: String(value) });
-const reply = (statusCode: number, requestId: string, data: unknown): APIGatewayProxyResult => ({
-  statusCode,
-  headers: { 'Content-Type': 'application/json; charset=utf-8' },
-  body: JSON.stringify({ code: statusCode === 200 ? 0 : statusCode * 100, message: statusCode === 200 ? 'success' : 'failed', request_id: requestId, data }),
-});
+import { db, n, reply, s, STATUS } from './bare';
 
 export async function handler(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
   const tasks = process.env.TASKS_TABLE!;

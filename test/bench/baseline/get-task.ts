@@ -1,16 +1,14 @@
 /** Baseline for get-task: one GetItem and an ownership check; nothing else. */
-import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-
-const db = new DynamoDBClient({});
+import { ownTask } from './bare';
 
 export async function handler(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
   const requestId = event.requestContext.requestId;
-  const taskId = (event.pathParameters?.task_id ?? '').toLowerCase();
-  const { Item } = await db.send(new GetItemCommand({ TableName: process.env.TASKS_TABLE!, Key: { task_id: { S: taskId } }, ConsistentRead: true }));
-  if (!Item || Item.owner_id?.S !== event.requestContext.authorizer?.clientId) {
+  const owned = await ownTask(event);
+  if (owned === undefined) {
     return { statusCode: 404, body: JSON.stringify({ code: 40400, message: 'not found', request_id: requestId, data: null }) };
   }
+  const { taskId, item: Item } = owned;
   const text = (field: string) => Item[field]?.S ?? null;
   const data = {
     task_id: taskId,

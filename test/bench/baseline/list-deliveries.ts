@@ -1,16 +1,15 @@
 /** Baseline for list-deliveries: GetItem the task, Query its attempts; nothing else. */
-import { DynamoDBClient, GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { QueryCommand } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-
-const db = new DynamoDBClient({});
+import { db, ownTask } from './bare';
 
 export async function handler(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
   const requestId = event.requestContext.requestId;
-  const taskId = (event.pathParameters?.task_id ?? '').toLowerCase();
-  const { Item } = await db.send(new GetItemCommand({ TableName: process.env.TASKS_TABLE!, Key: { task_id: { S: taskId } }, ConsistentRead: true }));
-  if (!Item || Item.owner_id?.S !== event.requestContext.authorizer?.clientId) {
+  const owned = await ownTask(event);
+  if (owned === undefined) {
     return { statusCode: 404, body: JSON.stringify({ code: 40400, message: 'not found', request_id: requestId, data: null }) };
   }
+  const { taskId } = owned;
   const { Items = [] } = await db.send(
     new QueryCommand({
       TableName: process.env.DELIVERIES_TABLE!,

@@ -1,28 +1,12 @@
 /** Baseline for extend and create: the same DynamoDB calls, secret read and upstream request, nothing else. */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, PutItemCommand, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { db, n, reply, s, STATUS } from './bare';
 
-const db = new DynamoDBClient({});
 const secrets = new SecretsManagerClient({});
 let upstreamKey: Promise<string> | undefined;
-
-const STATUS: Record<string, [string, number]> = {
-  pending: ['pending', 1], queued: ['pending', 1], submitted: ['pending', 1],
-  processing: ['processing', 2], dreaming: ['processing', 2], in_progress: ['processing', 2],
-  completed: ['completed', 3], succeed: ['completed', 3], failed: ['failed', 3],
-};
-const s = (value: string): AttributeValue => ({ S: value });
-const n = (value: number): AttributeValue => ({ N: String(value) });
-
-function reply(statusCode: number, requestId: string, data: unknown): APIGatewayProxyResult {
-  return {
-    statusCode,
-    headers: { 'Content-Type': 'application/json; charset=utf-8' },
-    body: JSON.stringify({ code: statusCode === 200 ? 0 : statusCode * 100, message: statusCode === 200 ? 'success' : 'failed', request_id: requestId, data }),
-  };
-}
 
 export async function handler(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
   const env = process.env;
