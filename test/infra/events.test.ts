@@ -15,6 +15,17 @@ import { statusChangePatterns } from '../../functions/domain/task-events';
 import { TaskEventsSubscription } from '../../lib/task-events-subscription';
 import { actionsOf, asArray, functionNamed, resourcesOf, statementsOfFunction, synthStack, type Statement } from './helpers';
 
+/** The event source settings TaskEventsSubscription applies by default (the notifier keeps them). */
+const defaultFailureHandling = (queueId: string) => ({
+  BatchSize: 10,
+  BisectBatchOnFunctionError: true,
+  MaximumRetryAttempts: 3,
+  MaximumRecordAgeInSeconds: 3600,
+  ParallelizationFactor: 1,
+  FunctionResponseTypes: ['ReportBatchItemFailures'],
+  DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [queueId, 'Arn'] } } },
+});
+
 const { template } = synthStack();
 
 const idOf = (type: string, prefix: string) => {
@@ -145,15 +156,7 @@ describe('notifier', () => {
   });
 
   it('retries bounded, bisects, reports item failures, and sends what fails to an SQS queue', () => {
-    expect(mapping).toMatchObject({
-      BatchSize: 10,
-      BisectBatchOnFunctionError: true,
-      MaximumRetryAttempts: 3,
-      MaximumRecordAgeInSeconds: 3600,
-      ParallelizationFactor: 1,
-      FunctionResponseTypes: ['ReportBatchItemFailures'],
-      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [queueId, 'Arn'] } } },
-    });
+    expect(mapping).toMatchObject(defaultFailureHandling(queueId));
   });
 
   it('has an encrypted, TLS-only on-failure queue, watched by an alarm', () => {
@@ -228,13 +231,7 @@ describe('TaskEventsSubscription in another team\'s stack', () => {
     expect(mapping).toMatchObject({
       EventSourceArn: STREAM_ARN,
       StartingPosition: 'TRIM_HORIZON',
-      BatchSize: 10,
-      BisectBatchOnFunctionError: true,
-      MaximumRetryAttempts: 3,
-      MaximumRecordAgeInSeconds: 3600,
-      ParallelizationFactor: 1,
-      FunctionResponseTypes: ['ReportBatchItemFailures'],
-      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [queueId, 'Arn'] } } },
+      ...defaultFailureHandling(queueId),
     });
     expect(mapping.MaximumBatchingWindowInSeconds).toBeUndefined();
     expectEncryptedTlsOnlyQueue(t, queueId);
