@@ -9,9 +9,11 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { createClientStore } from '../functions/domain/client-store';
+import { createClientStore } from '../functions/adapters/dynamodb/client-store';
 import { localDynamoClient, tableNames } from '../lib/local/dynamodb-local';
-import { DEFAULT_TABLE_PREFIX } from '../lib/local/local-stack';
+import { localDefault } from '../lib/local/local-stack';
+
+const DEFAULT_TABLE_PREFIX = localDefault('tablePrefix')!;
 
 const USAGE = `usage: npm run client -- create NAME [--table TABLE] [--endpoint URL] [--region REGION]
 

@@ -15,6 +15,8 @@ export interface GatewayApiProps {
   readonly throttleBurstLimit: number;
   /** The Lambda TOKEN authorizer checking `Authorization: Bearer <key>`. */
   readonly authorizerFunction: lambda.IFunction;
+  /** How long API Gateway caches the authorizer's verdict on a key (0: not cached). */
+  readonly authorizerCacheTtl: Duration;
   readonly logRetention: logs.RetentionDays;
   readonly logRemovalPolicy: RemovalPolicy;
   /**
@@ -110,8 +112,8 @@ export class GatewayApi extends Construct {
     this.authorizer = new apigateway.TokenAuthorizer(this, 'BearerKeyAuthorizer', {
       handler: props.authorizerFunction,
       identitySource: apigateway.IdentitySource.header('Authorization'),
-      // A key's verdict is cached per Authorization value: one DynamoDB read per key per 5 min.
-      resultsCacheTtl: Duration.minutes(5),
+      // A key's verdict is cached per Authorization value: one DynamoDB read per key per TTL.
+      resultsCacheTtl: props.authorizerCacheTtl,
     });
 
     for (const definition of gatewayResponses) {

@@ -1,19 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
-import type { ENV } from '../functions/domain/config';
-import { OPEN_TASKS_INDEX } from '../functions/domain/tables';
-import type { TableRole } from './tables';
-
-export type { TableRole } from './tables';
-
-/**
- * Settings a function reads from its environment besides table names and
- * upstream settings, by their key in ENV (functions/domain/config.ts). The
- * stack sets the values from its configuration (lib/config.ts).
- */
-export type FunctionSetting = Extract<
-  keyof typeof ENV,
-  'callbackBaseUrl' | 'reconcileAfterSeconds' | 'taskDeadlineSeconds' | 'taskRetentionDays' | 'reconcileMaxTasks'
->;
+import { OPEN_TASKS_INDEX, type TableRole } from '../functions/tables';
 
 export interface TableAccess {
   readonly table: TableRole;
@@ -23,14 +9,15 @@ export interface TableAccess {
   readonly index?: string;
 }
 
-/** What one function may do, and how big it is. One entry per folder under functions/. */
+/**
+ * What one function may do, and how big it is. One entry per folder under
+ * functions/. The settings it reads (and so its environment) are declared
+ * on the settings (functions/settings.ts, `readBy`); one that reads the
+ * upstream secret's id may read that secret.
+ */
 export interface FunctionNeeds {
   readonly description: string;
   readonly tables: readonly TableAccess[];
-  /** Calls the upstream: reads the key secret and gets the upstream settings in its environment. */
-  readonly upstream: boolean;
-  /** Further settings it reads from its environment. @default none */
-  readonly settings?: readonly FunctionSetting[];
   readonly memorySize: number;
   readonly timeout: Duration;
   /** Synchronous: API Gateway, authorizer, stream polling. Asynchronous: schedules and events (gets a DLQ). */
@@ -50,9 +37,6 @@ const submitter = (description: string): FunctionNeeds => ({
     { table: 'tasks', actions: TASK_WRITER },
     { table: 'idempotency', actions: IDEMPOTENCY },
   ],
-  upstream: true,
-  // The callback URL handed to the upstream; each task's reconcile time, deadline and expiry.
-  settings: ['callbackBaseUrl', 'reconcileAfterSeconds', 'taskDeadlineSeconds', 'taskRetentionDays'],
   memorySize: 512,
   timeout: Duration.seconds(20),
   invocation: 'synchronous',
@@ -60,15 +44,13 @@ const submitter = (description: string): FunctionNeeds => ({
 
 /**
  * Least-privilege needs of every function, by functions/<name>. The stack
- * creates the functions routes.ts lists, the authorizer, the reconciler and
- * the notifier; a function serving a route must have its entry here before
- * routes.ts lists it, or the synth fails (needsOf).
+ * creates the functions routes.ts and background.ts list, and the
+ * authorizer; each must have its entry here, or the synth fails (needsOf).
  */
 export const FUNCTION_NEEDS: Readonly<Record<string, FunctionNeeds>> = {
   authorizer: {
     description: 'Checks Authorization: Bearer <key> against the clients table',
     tables: [{ table: 'clients', actions: ['dynamodb:GetItem'] }],
-    upstream: false,
     memorySize: 256,
     timeout: Duration.seconds(5),
     invocation: 'synchronous',
@@ -78,7 +60,6 @@ export const FUNCTION_NEEDS: Readonly<Record<string, FunctionNeeds>> = {
   'get-task': {
     description: "GET /luma/generations/{task_id}: the caller's own task",
     tables: [{ table: 'tasks', actions: ['dynamodb:GetItem'] }],
-    upstream: false,
     memorySize: 256,
     timeout: Duration.seconds(5),
     invocation: 'synchronous',
@@ -86,7 +67,6 @@ export const FUNCTION_NEEDS: Readonly<Record<string, FunctionNeeds>> = {
   callback: {
     description: "POST /luma/callbacks/{token}: the upstream's notification of a task change",
     tables: [{ table: 'tasks', actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] }],
-    upstream: false,
     memorySize: 256,
     timeout: Duration.seconds(4),
     invocation: 'synchronous',
@@ -97,7 +77,6 @@ export const FUNCTION_NEEDS: Readonly<Record<string, FunctionNeeds>> = {
       { table: 'tasks', actions: ['dynamodb:GetItem'] },
       { table: 'deliveries', actions: ['dynamodb:Query'] },
     ],
-    upstream: false,
     memorySize: 256,
     timeout: Duration.seconds(5),
     invocation: 'synchronous',
@@ -109,8 +88,6 @@ export const FUNCTION_NEEDS: Readonly<Record<string, FunctionNeeds>> = {
       { table: 'tasks', actions: ['dynamodb:Query'], index: OPEN_TASKS_INDEX },
       { table: 'tasks', actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] },
     ],
-    upstream: true,
-    settings: ['reconcileAfterSeconds', 'taskDeadlineSeconds', 'taskRetentionDays', 'reconcileMaxTasks'],
     memorySize: 256,
     timeout: Duration.seconds(60),
     // Run by an EventBridge schedule.
@@ -124,9 +101,6 @@ export const FUNCTION_NEEDS: Readonly<Record<string, FunctionNeeds>> = {
       // One record per delivery attempt.
       { table: 'deliveries', actions: ['dynamodb:PutItem'] },
     ],
-    upstream: false,
-    // Delivery records expire with the tasks.
-    settings: ['taskRetentionDays'],
     memorySize: 256,
     // Outbound calls with short timeouts and in-invocation retries.
     timeout: Duration.seconds(60),

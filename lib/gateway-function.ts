@@ -38,7 +38,7 @@ export interface GatewayFunctionProps {
   readonly memorySize?: number;
   /** @default 10 seconds */
   readonly timeout?: Duration;
-  /** Extra environment variables (names from functions/domain/config.ts ENV). */
+  /** Extra environment variables: table names and settings (functions/tables.ts, functions/settings.ts). */
   readonly environment?: Readonly<Record<string, string>>;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;

@@ -4,30 +4,23 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { ENV } from '../functions/domain/config';
-import { statusChangePatterns } from '../functions/domain/task-events';
+import { AUTHORIZER_FUNCTION, backgroundFunctions, type ScheduleTrigger, type StreamTrigger } from '../functions/background';
 import { routes as allRoutes, type RouteDefinition } from '../functions/routes';
+import { SETTINGS, settingsReadBy } from '../functions/settings';
+import { TABLES, tableRoles } from '../functions/tables';
 import { GatewayApi } from './api';
-import type { GatewayConfig } from './config';
-import { needsOf, type FunctionSetting } from './function-needs';
+import { settingsEnvironment, type GatewayConfig, type StackProvidedValues } from './config';
+import { needsOf } from './function-needs';
 import { GatewayFunction, MAX_API_FUNCTION_TIMEOUT, type GatewayFunctionProps } from './gateway-function';
-import { createGatewayTables, TABLE_ROLES, type GatewayTable, type TableRole } from './tables';
+import { createGatewayTables, type GatewayTable, type TableRole } from './tables';
 import { TaskEventsSubscription } from './task-events-subscription';
 import { UpstreamSecret } from './upstream-secret';
-
-/** Deployed when no upstreamBaseUrl is configured: resolves nowhere, so nothing is sent anywhere by mistake. */
-export const PLACEHOLDER_UPSTREAM_BASE_URL = 'https://upstream.invalid';
-/** Budget for one upstream call, inside the submit functions' 20 s timeout. */
-export const UPSTREAM_TIMEOUT_MS = '10000';
 
 export interface LumaGatewayStackProps extends StackProps {
   readonly config: GatewayConfig;
   /** Routes to serve. @default the route table of functions/routes.ts */
   readonly routes?: readonly RouteDefinition[];
 }
-
-/** Functions not behind a route: run by a schedule or by the task stream. */
-export const BACKGROUND_FUNCTIONS = ['reconciler', 'notifier'] as const;
 
 /**
  * luma-gateway: the public REST API, its functions, the task, client,
@@ -40,16 +33,22 @@ export class LumaGatewayStack extends Stack {
   readonly api: GatewayApi;
   /** Every function of the stack, by folder name under functions/. */
   readonly functions = new Map<string, GatewayFunction>();
-  /** Runs the reconciler every reconcileIntervalMinutes. */
-  readonly reconcileSchedule: events.Rule;
-  /** The notifier's subscription to task status changes (tasks with a notify_hook). */
-  readonly notifierSubscription: TaskEventsSubscription;
+  /** The EventBridge rule of each scheduled background function, by function name. */
+  readonly schedules = new Map<string, events.Rule>();
+  /** The stream subscription of each stream-fed background function, by function name. */
+  readonly subscriptions = new Map<string, TaskEventsSubscription>();
+
+  private readonly config: GatewayConfig;
+  private readonly logRemovalPolicy: RemovalPolicy;
+  /** Settings whose values are this stack's own resources. */
+  private readonly provided: StackProvidedValues;
 
   constructor(scope: Construct, id: string, props: LumaGatewayStackProps) {
     super(scope, id, props);
     const { config } = props;
+    this.config = config;
     const routes = props.routes ?? allRoutes;
-    const logRemovalPolicy = config.stage === 'prod' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    this.logRemovalPolicy = config.stage === 'prod' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
 
     this.tables = createGatewayTables(this, config.deletionProtection);
 
@@ -60,78 +59,40 @@ export class LumaGatewayStack extends Stack {
       removalPolicy: config.deletionProtection ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });
 
-    if (!config.upstreamBaseUrl) {
+    if (config.upstreamBaseUrl === SETTINGS.upstreamBaseUrl.default) {
       Annotations.of(this).addWarningV2(
         'luma-gateway:upstreamBaseUrlMissing',
-        `context upstreamBaseUrl is not set: the functions get ${PLACEHOLDER_UPSTREAM_BASE_URL} and every upstream call will fail; ` +
+        `context upstreamBaseUrl is not set: the functions get ${config.upstreamBaseUrl} and every upstream call will fail; ` +
           'deploy with -c upstreamBaseUrl=https://<upstream>',
       );
     }
 
-    // Values of the settings functions declare in FUNCTION_NEEDS; the callback URL exists once the API does.
-    let api: GatewayApi | undefined;
-    const settingValue = (setting: FunctionSetting, functionName: string): string => {
-      switch (setting) {
-        case 'callbackBaseUrl':
-          if (!api) throw new Error(`${functionName} needs the callback URL, which exists only once the API is created`);
-          return config.callbackBaseUrl ?? api.baseUrl;
-        case 'reconcileAfterSeconds':
-          return String(config.reconcileAfterSeconds);
-        case 'taskDeadlineSeconds':
-          return String(config.taskDeadlineSeconds);
-        case 'taskRetentionDays':
-          return String(config.taskRetentionDays);
-        case 'reconcileMaxTasks':
-          return String(config.reconcileMaxTasks);
-      }
+    this.provided = {
+      upstreamSecretId: () => this.upstreamSecret.secretId,
+      // The callback URL exists once the API does.
+      callbackBaseUrl: () => {
+        if (!this.api) throw new Error('the callback URL exists only once the API is created');
+        return this.api.baseUrl;
+      },
     };
 
-    type ExtraProps = Pick<GatewayFunctionProps, 'reservedConcurrentExecutions' | 'asyncRetries'>;
-    const createFunction = (functionName: string, extraProps: ExtraProps = {}) => {
-      const needs = needsOf(functionName);
-      const gatewayFunction = new GatewayFunction(this, `Fn-${functionName}`, {
-        functionName,
-        description: `luma-gateway ${config.stage}: ${needs.description}`,
-        memorySize: needs.memorySize,
-        timeout: needs.timeout,
-        invocation: needs.invocation,
-        logRetention: config.logRetentionDays,
-        logRemovalPolicy,
-        ...extraProps,
-        environment: {
-          // Table names are not secrets; every function gets all of them, access is what the grants allow.
-          ...Object.fromEntries(Object.entries(TABLE_ROLES).map(([role, { env }]) => [env, this.tables[role as TableRole].tableName])),
-          ...(needs.upstream
-            ? {
-                [ENV.upstreamBaseUrl]: config.upstreamBaseUrl ?? PLACEHOLDER_UPSTREAM_BASE_URL,
-                [ENV.upstreamSecretId]: this.upstreamSecret.secretId,
-                [ENV.upstreamTimeoutMs]: UPSTREAM_TIMEOUT_MS,
-              }
-            : {}),
-          ...Object.fromEntries((needs.settings ?? []).map((setting) => [ENV[setting], settingValue(setting, functionName)])),
-        },
-      });
-      this.grantNeeds(gatewayFunction, functionName);
-      this.functions.set(functionName, gatewayFunction);
-      return gatewayFunction;
-    };
+    const authorizer = this.createFunction(AUTHORIZER_FUNCTION);
 
-    const authorizer = createFunction('authorizer');
-
-    this.api = api = new GatewayApi(this, 'Api', {
+    this.api = new GatewayApi(this, 'Api', {
       stageName: config.stage,
       throttleRateLimit: config.throttleRateLimit,
       throttleBurstLimit: config.throttleBurstLimit,
       authorizerFunction: authorizer.function,
-      logRetention: config.logRetentionDays,
-      logRemovalPolicy,
+      authorizerCacheTtl: Duration.seconds(config.authorizerCacheTtlSeconds),
+      logRetention: config.logRetentionDays as number,
+      logRemovalPolicy: this.logRemovalPolicy,
       manageCloudWatchRole: config.apiGatewayCloudWatchRole,
       webAclArn: config.webAclArn,
     });
 
     // One function per distinct functionName; a function may serve several routes.
     for (const route of routes) {
-      const routeFunction = this.functions.get(route.functionName) ?? createFunction(route.functionName);
+      const routeFunction = this.functions.get(route.functionName) ?? this.createFunction(route.functionName);
       const timeout = needsOf(route.functionName).timeout;
       if (timeout.toSeconds() > MAX_API_FUNCTION_TIMEOUT.toSeconds()) {
         throw new Error(`${route.functionName} serves ${route.path}: its timeout must be at most ${MAX_API_FUNCTION_TIMEOUT.toSeconds()} s`);
@@ -139,35 +100,12 @@ export class LumaGatewayStack extends Stack {
       this.api.addRoute(route, routeFunction.function);
     }
 
-    // Reconciler: one run per tick, one at a time. A failed or stale tick is not retried: the next one does its work.
-    const reconciler = createFunction('reconciler', {
-      reservedConcurrentExecutions: config.reconcilerReservedConcurrency,
-      asyncRetries: { retryAttempts: 0, maxEventAge: Duration.minutes(Math.max(5, 2 * config.reconcileIntervalMinutes)) },
-    });
-    this.reconcileSchedule = new events.Rule(this, 'ReconcileSchedule', {
-      description: `luma-gateway ${config.stage}: runs the reconciler every ${config.reconcileIntervalMinutes} min`,
-      schedule: events.Schedule.rate(Duration.minutes(config.reconcileIntervalMinutes)),
-      targets: [
-        new targets.LambdaFunction(reconciler.function, {
-          retryAttempts: 0,
-          // Ticks EventBridge could not hand to Lambda land beside the function's failed runs.
-          deadLetterQueue: reconciler.deadLetterQueue,
-        }),
-      ],
-    });
-
-    // Notifier: status changes of tasks that carry a client notify_hook, from the task stream.
-    const notifier = createFunction('notifier');
-    this.notifierSubscription = new TaskEventsSubscription(this, 'NotifierSubscription', {
-      table: this.tables.tasks.table,
-      handler: notifier.function,
-      filterPatterns: statusChangePatterns({ withNotifyHook: true }),
-      batchSize: 10,
-      retryAttempts: 3,
-      maxRecordAge: Duration.hours(1),
-      bisectBatchOnError: true,
-      reportBatchItemFailures: true,
-    });
+    // Background functions (functions/background.ts): a schedule or a stream subscription each.
+    for (const { functionName, trigger } of backgroundFunctions) {
+      if (trigger.kind === 'schedule') this.addSchedule(functionName, trigger);
+      else this.addStreamSubscription(functionName, trigger);
+    }
+    const reconciler = this.functions.get('reconciler')!;
 
     this.addAlarms(reconciler);
 
@@ -180,7 +118,7 @@ export class LumaGatewayStack extends Stack {
     new CfnOutput(this, 'ClientsTableName', { value: this.tables.clients.tableName });
     new CfnOutput(this, 'DeliveriesTableName', { value: this.tables.deliveries.tableName });
     new CfnOutput(this, 'NotifierDeadLetterQueueUrl', {
-      value: this.notifierSubscription.deadLetterQueue.queueUrl,
+      value: this.notifierQueue().queueUrl,
       description: 'Stream coordinates of task notifications that could not be delivered',
     });
     new CfnOutput(this, 'UpstreamSecretArn', {
@@ -191,11 +129,83 @@ export class LumaGatewayStack extends Stack {
     });
   }
 
+  private notifierQueue() {
+    return this.subscriptions.get('notifier')!.deadLetterQueue;
+  }
+
+  /** A function of functions/, with its needs (lib/function-needs.ts), its settings and every table's name. */
+  private createFunction(functionName: string, extraProps: Pick<GatewayFunctionProps, 'reservedConcurrentExecutions' | 'asyncRetries'> = {}): GatewayFunction {
+    const needs = needsOf(functionName);
+    const gatewayFunction = new GatewayFunction(this, `Fn-${functionName}`, {
+      functionName,
+      description: `luma-gateway ${this.config.stage}: ${needs.description}`,
+      memorySize: needs.memorySize,
+      timeout: needs.timeout,
+      invocation: needs.invocation,
+      logRetention: this.config.logRetentionDays as number,
+      logRemovalPolicy: this.logRemovalPolicy,
+      ...extraProps,
+      environment: {
+        // Table names are not secrets; every function gets all of them, access is what the grants allow.
+        ...Object.fromEntries(tableRoles.map((role) => [TABLES[role].env, this.tables[role].tableName])),
+        ...settingsEnvironment(functionName, this.config, this.provided),
+      },
+    });
+    this.grantNeeds(gatewayFunction, functionName);
+    this.functions.set(functionName, gatewayFunction);
+    return gatewayFunction;
+  }
+
+  /**
+   * Runs a function every N minutes, one run at a time when its trigger says
+   * so. A failed or stale run is not retried: the next one does its work.
+   */
+  private addSchedule(functionName: string, trigger: ScheduleTrigger): void {
+    const config = this.config as unknown as Record<string, unknown>;
+    const minutes = config[trigger.everyMinutes] as number;
+    const scheduled = this.createFunction(functionName, {
+      reservedConcurrentExecutions: trigger.oneAtATime === undefined ? undefined : (config[trigger.oneAtATime] as number | undefined),
+      asyncRetries: { retryAttempts: 0, maxEventAge: Duration.minutes(Math.max(5, 2 * minutes)) },
+    });
+    this.schedules.set(
+      functionName,
+      new events.Rule(this, `${pascal(functionName)}Schedule`, {
+        description: `luma-gateway ${this.config.stage}: runs the ${functionName} every ${minutes} min`,
+        schedule: events.Schedule.rate(Duration.minutes(minutes)),
+        targets: [
+          new targets.LambdaFunction(scheduled.function, {
+            retryAttempts: 0,
+            // Ticks EventBridge could not hand to Lambda land beside the function's failed runs.
+            deadLetterQueue: scheduled.deadLetterQueue,
+          }),
+        ],
+      }),
+    );
+  }
+
+  /** Feeds a function with a table's stream records, through the public TaskEventsSubscription construct. */
+  private addStreamSubscription(functionName: string, trigger: StreamTrigger): void {
+    const subscriber = this.createFunction(functionName);
+    this.subscriptions.set(
+      functionName,
+      new TaskEventsSubscription(this, `${pascal(functionName)}Subscription`, {
+        table: this.tables[trigger.table].table,
+        handler: subscriber.function,
+        filterPatterns: trigger.filterPatterns,
+        batchSize: trigger.batchSize,
+        retryAttempts: trigger.retryAttempts,
+        maxRecordAge: Duration.seconds(trigger.maxRecordAgeSeconds),
+        bisectBatchOnError: trigger.bisectBatchOnError,
+        reportBatchItemFailures: trigger.reportBatchItemFailures,
+      }),
+    );
+  }
+
   /** No SNS topic: the alarms show in the console and can get actions per deployment. */
   private addAlarms(reconciler: GatewayFunction): void {
     new cloudwatch.Alarm(this, 'NotifierDeadLetterAlarm', {
       alarmDescription: 'Task notifications were given up (retries exhausted or older than 1 h): see the notifier dead-letter queue',
-      metric: this.notifierSubscription.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+      metric: this.notifierQueue().metricApproximateNumberOfMessagesVisible({
         period: Duration.minutes(5),
         statistic: cloudwatch.Stats.MAXIMUM,
       }),
@@ -226,7 +236,7 @@ export class LumaGatewayStack extends Stack {
         }),
       );
     }
-    if (needs.upstream) this.upstreamSecret.grantRead(gatewayFunction.role);
+    if (settingsReadBy(functionName).includes('upstreamSecretId')) this.upstreamSecret.grantRead(gatewayFunction.role);
 
     Validations.of(gatewayFunction.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
@@ -235,4 +245,9 @@ export class LumaGatewayStack extends Stack {
         'Resource *: X-Ray does not support resource-level permissions.',
     });
   }
+}
+
+/** reconciler -> Reconciler, list-deliveries -> ListDeliveries: logical ids of per-function resources. */
+function pascal(functionName: string): string {
+  return functionName.replace(/(^|-)([a-z0-9])/g, (_, __, letter: string) => letter.toUpperCase());
 }

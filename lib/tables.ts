@@ -1,30 +1,12 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { ENV, type EnvName } from '../functions/domain/config';
-import {
-  allTables,
-  clientsTable,
-  deliveriesTable,
-  idempotencyTable,
-  tasksTable,
-  type KeyAttribute,
-  type TableDefinition,
-} from '../functions/domain/tables';
+import { TABLES, tableRoles, type KeyAttribute, type TableDefinition, type TableRole } from '../functions/tables';
 
-/** The stack's tables, by role. */
-export type TableRole = 'tasks' | 'clients' | 'idempotency' | 'deliveries';
-
-/** Each role's definition (functions/domain/tables.ts) and the variable that carries its name to the functions. */
-export const TABLE_ROLES: Readonly<Record<TableRole, { readonly definition: TableDefinition; readonly env: EnvName }>> = {
-  tasks: { definition: tasksTable, env: ENV.tasksTable },
-  clients: { definition: clientsTable, env: ENV.clientsTable },
-  idempotency: { definition: idempotencyTable, env: ENV.idempotencyTable },
-  deliveries: { definition: deliveriesTable, env: ENV.deliveriesTable },
-};
+export type { TableRole } from '../functions/tables';
 
 export interface GatewayTableProps {
-  /** The table's keys, indexes, TTL and stream, from functions/domain/tables.ts. */
+  /** The table's keys, indexes, TTL and stream, from functions/tables.ts. */
   readonly definition: TableDefinition;
   /** Deletion protection; when on, the table is also retained if the stack is deleted. */
   readonly deletionProtection: boolean;
@@ -88,19 +70,9 @@ export class GatewayTable extends Construct {
   }
 }
 
-/**
- * Every table of functions/domain/tables.ts, by role. Fails when a definition
- * has no role here, so a table added to the domain cannot be left out of the
- * stack unnoticed.
- */
+/** Every table of functions/tables.ts, by its role. */
 export function createGatewayTables(scope: Construct, deletionProtection: boolean): Readonly<Record<TableRole, GatewayTable>> {
-  const roles = Object.entries(TABLE_ROLES) as [TableRole, (typeof TABLE_ROLES)[TableRole]][];
-  for (const definition of allTables) {
-    if (!roles.some(([, role]) => role.definition === definition)) {
-      throw new Error(`table ${definition.id} (functions/domain/tables.ts) has no role in TABLE_ROLES (lib/tables.ts): add it there`);
-    }
-  }
   return Object.fromEntries(
-    roles.map(([role, { definition }]) => [role, new GatewayTable(scope, definition.id, { definition, deletionProtection })]),
+    tableRoles.map((role) => [role, new GatewayTable(scope, TABLES[role].id, { definition: TABLES[role], deletionProtection })]),
   ) as Record<TableRole, GatewayTable>;
 }

@@ -4,9 +4,9 @@
  * never stored or logged.
  */
 import type { APIGatewayAuthorizerResult, APIGatewayTokenAuthorizerEvent } from 'aws-lambda';
-import type { ClientStore } from '#domain/client-store';
-import { clientStoreFromEnv } from '#domain/wiring';
-import { logger } from '#domain/logger';
+import { logger } from '#adapters/logger';
+import type { ClientStore } from '#domain/ports';
+import { clientStore } from '#functions/wiring';
 
 /** API Gateway answers 401 when an authorizer throws exactly this. */
 const UNAUTHORIZED = 'Unauthorized';
@@ -45,4 +45,4 @@ export async function authorize(clients: ClientStore, event: APIGatewayTokenAuth
   };
 }
 
-export const handler = (event: APIGatewayTokenAuthorizerEvent) => authorize(clientStoreFromEnv(), event);
+export const handler = (event: APIGatewayTokenAuthorizerEvent) => authorize(clientStore(), event);

@@ -2,15 +2,15 @@
  * POST /luma/callbacks/{token}: the upstream's notification of a task change.
  * No client authorizer: the per-task token in the path is the credential.
  */
+import { parseUpstreamGeneration } from '#adapters/upstream/response';
 import { applyCallback } from '#domain/apply-callback';
-import { logger } from '#domain/logger';
-import { nowSeconds, taskStoreFromEnv } from '#domain/wiring';
+import { callbackDeps } from '#functions/wiring';
 import { apiHandler } from '#http/api-handler';
 import type { JsonEvent } from '#http/middleware';
 
 export async function callback(event: JsonEvent) {
   const token = event.pathParameters?.token ?? '';
-  return applyCallback({ tasks: taskStoreFromEnv(), now: nowSeconds, log: logger }, token, event.body);
+  return applyCallback(callbackDeps(), token, parseUpstreamGeneration(event.body));
 }
 
 // Upstreams do not all label their callbacks application/json; the body is parsed as JSON regardless.

@@ -1,13 +1,14 @@
 /** POST /luma/generations: create a video. */
 import { submitGeneration } from '#domain/submit-generation';
-import { generationRequestSchemaFromEnv, submitDepsFromEnv } from '#domain/wiring-submit';
-import { apiHandler, callerId, idempotencyKey, parseOrThrow } from '#http/api-handler';
+import { requestSchema, submitDeps } from '#functions/wiring';
+import { apiHandler, callerId, idempotencyKey } from '#http/api-handler';
 import type { JsonEvent } from '#http/middleware';
+import { parseOrThrow } from '#http/validation';
 
 export async function create(event: JsonEvent) {
-  return submitGeneration(submitDepsFromEnv(), {
+  return submitGeneration(submitDeps(), {
     ownerId: callerId(event),
-    request: parseOrThrow(generationRequestSchemaFromEnv(), event.body, ''),
+    request: parseOrThrow(requestSchema(), event.body, ''),
     idempotencyKey: idempotencyKey(event),
   });
 }

@@ -5,11 +5,9 @@
  * nothing, so the upstream stops retrying.
  */
 import { parseCallbackToken, secretMatchesHash } from './credentials';
-import { badRequest, ErrorCode, GatewayError, notFound } from './errors';
-import type { LogSink } from './log-sink';
-import type { TaskStatus } from './task';
-import { updateFromGeneration, type TaskStore } from './task-store';
-import { parseUpstreamGeneration } from './upstream-response';
+import { conflict, DomainError, invalid, notFound } from './errors';
+import type { LogSink, TaskStore, UpstreamReport } from './ports';
+import { updateFromGeneration, type TaskStatus } from './task';
 
 export interface CallbackDeps {
   readonly tasks: TaskStore;
@@ -27,22 +25,22 @@ export interface CallbackOutcome {
 
 const unknownCallback = () => notFound('unknown callback');
 
-export async function applyCallback(deps: CallbackDeps, token: string, body: unknown): Promise<CallbackOutcome> {
+/** Applies a callback: `token` from its URL, `report` its body as read by the upstream adapter. */
+export async function applyCallback(deps: CallbackDeps, token: string, report: UpstreamReport): Promise<CallbackOutcome> {
   const parsedToken = parseCallbackToken(token);
   if (parsedToken === undefined) throw unknownCallback();
   const task = await deps.tasks.get(parsedToken.taskId);
   if (task === undefined) throw unknownCallback();
   if (!secretMatchesHash(parsedToken.secret, task.callback_token_hash)) {
     deps.log.warn('callback with a wrong token', { task_id: task.task_id });
-    throw new GatewayError(401, ErrorCode.unauthorized, 'invalid callback token');
+    throw new DomainError('unauthenticated', 'invalid callback token');
   }
 
-  const parsed = parseUpstreamGeneration(body);
-  if (!parsed.ok) throw badRequest(`the callback body is not a generation: ${parsed.problem}`);
-  const generation = parsed.generation;
+  if (!report.ok) throw invalid(`the callback body is not a generation: ${report.problem}`);
+  const generation = report.generation;
   if (task.upstream_id !== undefined && generation.id !== task.upstream_id) {
     deps.log.warn('callback for another generation', { task_id: task.task_id });
-    throw new GatewayError(409, ErrorCode.conflict, 'the callback is for another generation than this task');
+    throw conflict('the callback is for another generation than this task');
   }
 
   const at = deps.now();
@@ -56,7 +54,7 @@ export async function applyCallback(deps: CallbackDeps, token: string, body: unk
   const current = result.task ?? task;
   if (!result.applied && current.upstream_id !== undefined && current.upstream_id !== generation.id) {
     // Lost a race with the first callback or submission that recorded another upstream id.
-    throw new GatewayError(409, ErrorCode.conflict, 'the callback is for another generation than this task');
+    throw conflict('the callback is for another generation than this task');
   }
   return { task_id: task.task_id, task_status: current.task_status, applied: result.applied };
 }

@@ -1,51 +1,67 @@
 /**
- * Errors a client can see. Every failure that leaves the gateway is a
- * GatewayError: an HTTP status, a stable numeric code for the envelope, and a
- * message a person can act on. Anything else is reported as an internal error
- * without detail.
+ * What can go wrong, in the domain's terms. A DomainError carries a kind and
+ * a message a person can act on; it knows nothing of HTTP: the API maps each
+ * kind onto a status and an envelope code (functions/http/errors.ts), and
+ * anything else that runs the domain (the reconciler, a CLI) reads the kind.
  */
-export const ErrorCode = {
-  badRequest: 40000,
-  validation: 40001,
-  unauthorized: 40100,
-  notFound: 40400,
-  conflict: 40900,
-  idempotencyMismatch: 40901,
-  payloadTooLarge: 41300,
-  unsupportedMediaType: 41500,
-  throttled: 42900,
-  internal: 50000,
-  upstreamBadResponse: 50200,
-  dependencyUnavailable: 50300,
-  upstreamTimeout: 50400,
-} as const;
+export type FailureKind =
+  /** The request is wrong: a field, a header, a path parameter. */
+  | 'invalid'
+  /** No valid credential (a client key). */
+  | 'unauthenticated'
+  /** No such thing, or not the caller's. */
+  | 'not-found'
+  /** The request does not fit the current state (extending an unfinished task). */
+  | 'conflict'
+  /** An Idempotency-Key reused with another request. */
+  | 'idempotency-mismatch'
+  /** A dependency (the task store, the upstream, the key store) cannot answer now; retry later. */
+  | 'unavailable'
+  /** The upstream refused the request itself: the client has to change it. */
+  | 'upstream-rejected'
+  /** The upstream answered, but not with anything usable. */
+  | 'upstream-failed'
+  /** The upstream did not answer in time. */
+  | 'upstream-timeout';
 
-export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
-
-export class GatewayError extends Error {
-  override readonly name = 'GatewayError';
+export class DomainError extends Error {
+  override readonly name = 'DomainError';
 
   constructor(
-    readonly status: number,
-    readonly code: ErrorCodeValue,
+    readonly kind: FailureKind,
     message: string,
-    /** Extra response headers, such as Retry-After. */
-    readonly headers: Readonly<Record<string, string>> = {},
+    /** For `unavailable`: when a retry may succeed, in seconds (Retry-After). */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
   }
 }
 
-export const badRequest = (message: string) => new GatewayError(400, ErrorCode.validation, message);
-export const unauthorized = (message = 'missing or invalid API key: send Authorization: Bearer <key>') =>
-  new GatewayError(401, ErrorCode.unauthorized, message);
-export const notFound = (message: string) => new GatewayError(404, ErrorCode.notFound, message);
-export const conflict = (message: string) => new GatewayError(409, ErrorCode.conflict, message);
-export const storeUnavailable = () =>
-  new GatewayError(503, ErrorCode.dependencyUnavailable, 'the task store is unavailable; retry in a few seconds');
+export function isDomainError(error: unknown): error is DomainError {
+  return error instanceof DomainError;
+}
 
-export function isGatewayError(error: unknown): error is GatewayError {
-  return error instanceof GatewayError;
+export const invalid = (message: string) => new DomainError('invalid', message);
+export const unauthenticated = (message = 'missing or invalid API key: send Authorization: Bearer <key>') => new DomainError('unauthenticated', message);
+export const notFound = (message: string) => new DomainError('not-found', message);
+export const conflict = (message: string) => new DomainError('conflict', message);
+export const storeUnavailable = () => new DomainError('unavailable', 'the task store is unavailable; retry in a few seconds');
+
+/** An upstream HTTP answer that was an error; keeps the upstream's own status for callers such as the reconciler. */
+export class UpstreamError extends DomainError {
+  constructor(
+    kind: FailureKind,
+    message: string,
+    /** The HTTP status the upstream answered (absent when it did not answer). */
+    readonly upstreamStatus?: number,
+    retryAfterSeconds?: number,
+  ) {
+    super(kind, message, retryAfterSeconds);
+  }
+}
+
+export function isUpstreamStatus(error: unknown, status: number): boolean {
+  return error instanceof UpstreamError && error.upstreamStatus === status;
 }
 
 /**

@@ -7,11 +7,8 @@
  */
 import type { DynamoDBRecord } from 'aws-lambda';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { ClientStore } from './client-store';
-import type { DeliveryStore } from './delivery-store';
-import { deliverToHook, type DeliveryOutcome, type DeliveryRequest } from './hook-delivery';
 import type { HookPolicy } from './hook-url';
-import type { LogSink } from './log-sink';
+import type { ClientStore, DeliveryStore, HookSender, LogSink } from './ports';
 import { isStatusChange } from './task-events';
 import { toTaskView, type TaskItem } from './task';
 import { webhookHeaders, webhookId } from './webhook-signature';
@@ -27,7 +24,8 @@ export interface NotifyDeps {
   readonly retryDelaysMs: readonly number[];
   readonly timeoutMs: number;
   readonly retentionDays: number;
-  readonly deliver?: (request: DeliveryRequest) => Promise<DeliveryOutcome>;
+  /** Sends one notification (functions/adapters/hook-delivery.ts). */
+  readonly deliver: HookSender;
   readonly sleep?: (ms: number) => Promise<void>;
   /** Milliseconds left in this invocation; no attempt starts that could not finish in time. */
   readonly remainingMs?: () => number;
@@ -58,14 +56,13 @@ async function notifyChange(deps: NotifyDeps, task: TaskItem): Promise<boolean> 
   }
   const id = webhookId(task.task_id, task.task_status);
   const body = JSON.stringify(toTaskView(task));
-  const deliver = deps.deliver ?? deliverToHook;
   const sleep = deps.sleep ?? defaultSleep;
 
   for (let attempt = 1; attempt <= deps.retryDelaysMs.length + 1; attempt += 1) {
     // Out of time: leave the rest to Lambda's retry of this record.
     if ((deps.remainingMs?.() ?? Infinity) < deps.timeoutMs + 1000) return false;
     const attemptedAt = deps.nowMs();
-    const result = await deliver({
+    const result = await deps.deliver({
       url: task.notify_hook!,
       // Signed anew for each attempt: the timestamp is part of the signature.
       headers: webhookHeaders(secret, id, Math.floor(attemptedAt / 1000), body),

@@ -5,12 +5,10 @@
  * sparse open-task index (never the table), does bounded work per run, and
  * stops at the first 429 so a throttling upstream is never hammered.
  */
-import type { LogSink } from './log-sink';
-import { OPEN_TASK_SHARDS } from './tables';
-import { isTerminal, STATUS_RANK } from './task';
-import { updateFromGeneration, type OpenTask, type TaskStore } from './task-store';
-import { UpstreamHttpError, type UpstreamClient } from './upstream-client';
-import type { UpstreamGeneration } from './upstream-response';
+import { OPEN_TASK_SHARDS } from '../tables';
+import { isUpstreamStatus } from './errors';
+import type { LogSink, OpenTask, TaskStore, UpstreamClient, UpstreamGeneration } from './ports';
+import { isTerminal, STATUS_RANK, updateFromGeneration } from './task';
 
 export interface ReconcileDeps {
   readonly tasks: TaskStore;
@@ -51,7 +49,7 @@ async function lookUp(deps: ReconcileDeps, upstreamId: string): Promise<Upstream
   try {
     return await deps.upstream.getGeneration(upstreamId);
   } catch (error) {
-    if (error instanceof UpstreamHttpError && error.upstreamStatus === 404) return 'unknown-upstream';
+    if (isUpstreamStatus(error, 404)) return 'unknown-upstream';
     throw error;
   }
 }
@@ -112,7 +110,7 @@ export async function reconcileOpenTasks(deps: ReconcileDeps): Promise<Reconcile
       try {
         summary[await reconcileTask(deps, task, now)] += 1;
       } catch (error) {
-        if (error instanceof UpstreamHttpError && error.upstreamStatus === 429) {
+        if (isUpstreamStatus(error, 429)) {
           summary.throttled = true;
           deps.log.warn('upstream throttled the reconciler; stopping this run', { task_id: task.task_id });
         } else {

@@ -3,16 +3,13 @@
  * nothing: the task is written as `submitting` before the upstream is called,
  * then moved to what the upstream answered, or to `failed` with the reason.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { OPEN_TASK_SHARDS } from '../tables';
 import { newCallbackToken } from './credentials';
-import { conflict, ErrorCode, GatewayError, isGatewayError, notFound } from './errors';
-import type { LogSink } from './log-sink';
-import type { GenerationRequest } from './schemas';
-import { OPEN_TASK_SHARDS } from './tables';
-import { toTaskView, type TaskItem, type TaskView } from './task';
-import { IdempotencyKeyTaken, updateFromGeneration, type IdempotencyRecord, type TaskStore } from './task-store';
-import type { UpstreamClient } from './upstream-client';
-import type { UpstreamGeneration } from './upstream-response';
+import { conflict, DomainError, isDomainError, notFound } from './errors';
+import { requestFingerprint, storableImage, upstreamSubmission, type GenerationRequest } from './generation-request';
+import { IdempotencyKeyTaken, type IdempotencyRecord, type LogSink, type TaskStore, type UpstreamClient, type UpstreamGeneration } from './ports';
+import { toTaskView, updateFromGeneration, type TaskItem, type TaskView } from './task';
 
 export interface Lifecycle {
   /** Seconds an open task waits before the reconciler asks the upstream about it. */
@@ -48,27 +45,6 @@ export function callbackUrl(baseUrl: string, token: string): string {
 
 export function openShard(taskId: string): string {
   return String(parseInt(taskId.slice(0, 8), 16) % OPEN_TASK_SHARDS);
-}
-
-/** Data URLs are sent upstream but not stored: a task keeps only their size and hash. */
-export function storableImage(value: string | undefined): string | undefined {
-  if (value === undefined || !value.startsWith('data:')) return value;
-  const kind = value.slice(0, value.indexOf(',') + 1);
-  const digest = createHash('sha256').update(value).digest('hex').slice(0, 16);
-  return `${kind}[${value.length} characters, sha256 ${digest}…]`;
-}
-
-/** What makes two requests "the same" for an Idempotency-Key. */
-export function requestFingerprint(parentTaskId: string | undefined, request: GenerationRequest): string {
-  const canonical = JSON.stringify([
-    parentTaskId ?? null,
-    request.user_prompt,
-    request.expand_prompt ?? null,
-    request.image_url ?? null,
-    request.image_end_url ?? null,
-    request.notify_hook ?? null,
-  ]);
-  return createHash('sha256').update(canonical).digest('hex');
 }
 
 /** The upstream id to extend: a completed task of the caller's, or an upstream generation id as given. */
@@ -112,7 +88,7 @@ function newTask(deps: SubmitDeps, command: SubmitCommand, parentUpstreamId: str
 /** Replays an earlier request with the same Idempotency-Key, or refuses a different one. */
 async function replay(deps: SubmitDeps, command: SubmitCommand, record: IdempotencyRecord | undefined, fingerprint: string): Promise<TaskView> {
   if (record === undefined || record.fingerprint !== fingerprint) {
-    throw new GatewayError(409, ErrorCode.idempotencyMismatch, 'this Idempotency-Key was already used with a different request; use a new key for a new request');
+    throw new DomainError('idempotency-mismatch', 'this Idempotency-Key was already used with a different request; use a new key for a new request');
   }
   const task = await deps.tasks.get(record.task_id);
   if (task === undefined || task.owner_id !== command.ownerId) throw notFound(`task ${record.task_id} was not found`);
@@ -147,13 +123,7 @@ export async function submitGeneration(deps: SubmitDeps, command: SubmitCommand)
 
   let generation: UpstreamGeneration;
   try {
-    generation = await deps.upstream.submit(parentUpstreamId, {
-      user_prompt: command.request.user_prompt,
-      expand_prompt: command.request.expand_prompt,
-      image_url: command.request.image_url,
-      image_end_url: command.request.image_end_url,
-      notify_hook: callbackUrl(deps.callbackBaseUrl, callback.token),
-    });
+    generation = await deps.upstream.submit(parentUpstreamId, upstreamSubmission(command.request, callbackUrl(deps.callbackBaseUrl, callback.token)));
   } catch (error) {
     await recordFailure(deps, task, idempotency, error);
     throw error;
@@ -178,7 +148,7 @@ export async function submitGeneration(deps: SubmitDeps, command: SubmitCommand)
 }
 
 async function recordFailure(deps: SubmitDeps, task: TaskItem, idempotency: IdempotencyRecord | undefined, error: unknown): Promise<void> {
-  const reason = isGatewayError(error) ? error.message : 'the upstream call failed';
+  const reason = isDomainError(error) ? error.message : 'the upstream call failed';
   try {
     // Only a task still `submitting`: a callback may already have moved it on (the upstream did accept it).
     await deps.tasks.advance(task.task_id, { status: 'failed', at: deps.now(), failureReason: reason, onlyFrom: 'submitting' });

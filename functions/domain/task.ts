@@ -2,6 +2,7 @@
  * The task lifecycle: statuses, their rank, and how upstream spellings map
  * onto them. State only moves to a higher rank (see task-store.ts).
  */
+import type { UpstreamGeneration } from './ports';
 import { TASK_STATUSES, type TaskStatus } from './task-status';
 import type { TaskRecord } from './task-record';
 
@@ -77,5 +78,37 @@ export function toTaskView(task: TaskItem): TaskView {
     failure_reason: task.failure_reason ?? null,
     created_at: task.created_at,
     updated_at: task.updated_at,
+  };
+}
+
+/** A forward move of a task. Fields left undefined are not touched. */
+export interface TaskUpdate {
+  readonly status: TaskStatus;
+  readonly at: number;
+  readonly upstreamId?: string;
+  readonly upstreamState?: string;
+  readonly videoUrl?: string;
+  readonly videoRawUrl?: string;
+  readonly thumbnailUrl?: string;
+  readonly lastFrameUrl?: string;
+  readonly failureReason?: string;
+  /** When the reconciler should next look at the task, if it stays open. */
+  readonly checkAfter?: number;
+  /** Apply only while the task still has this status (a failed submission must not fail a task a callback moved on). */
+  readonly onlyFrom?: TaskStatus;
+}
+
+/** The forward move an upstream report asks for (submission answer, callback, reconciler look-up). */
+export function updateFromGeneration(generation: UpstreamGeneration & { status: TaskStatus }, at: number): TaskUpdate {
+  return {
+    status: generation.status,
+    at,
+    upstreamId: generation.id,
+    upstreamState: generation.rawState,
+    videoUrl: generation.videoUrl,
+    videoRawUrl: generation.videoRawUrl,
+    thumbnailUrl: generation.thumbnailUrl,
+    lastFrameUrl: generation.lastFrameUrl,
+    failureReason: generation.status === 'failed' ? (generation.failureReason ?? 'the upstream reported a failure without a reason') : undefined,
   };
 }

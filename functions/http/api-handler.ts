@@ -7,13 +7,13 @@ import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import * as z from 'zod/mini';
-import { badRequest, unauthorized } from '#domain/errors';
-import { idempotencyKeySchema, validate } from '#domain/schemas';
+import { logger } from '#adapters/logger';
+import { unauthenticated } from '#domain/errors';
+import { idempotencyKeySchema } from '#domain/generation-request';
 import { MAX_BODY_BYTES } from '../routes';
 import { successResponse } from './envelope';
-import { logger } from '#domain/logger';
 import { errorEnvelope, jsonBody, type JsonEvent } from './middleware';
+import { parseOrThrow } from './validation';
 
 export type RouteLogic = (event: JsonEvent, context: Context) => Promise<unknown>;
 
@@ -37,17 +37,10 @@ export function apiHandler(logic: RouteLogic, options: ApiHandlerOptions) {
   });
 }
 
-/** Parses a part of the request, or fails with a 400 naming each wrong field. */
-export function parseOrThrow<S extends z.ZodMiniType>(schema: S, value: unknown, where: string): z.infer<S> {
-  const result = validate(schema, value, where);
-  if (!result.ok) throw badRequest(result.message);
-  return result.data;
-}
-
 /** The client the authorizer identified. A route behind the authorizer always has one. */
 export function callerId(event: JsonEvent): string {
   const clientId = event.requestContext.authorizer?.clientId;
-  if (typeof clientId !== 'string' || clientId === '') throw unauthorized();
+  if (typeof clientId !== 'string' || clientId === '') throw unauthenticated();
   return clientId;
 }
 

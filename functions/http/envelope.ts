@@ -1,6 +1,6 @@
 /** The API's one response envelope: {code, message, request_id, data}. */
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { ErrorCode, GatewayError } from '#domain/errors';
+import type { HttpError } from './errors';
 
 const JSON_HEADERS = {
   'Content-Type': 'application/json; charset=utf-8',
@@ -16,13 +16,10 @@ export function successResponse(data: unknown, requestId: string): APIGatewayPro
   };
 }
 
-export function errorResponse(error: GatewayError, requestId: string): APIGatewayProxyResult {
+export function errorResponse(error: HttpError, requestId: string): APIGatewayProxyResult {
   return {
     statusCode: error.status,
     headers: { ...JSON_HEADERS, 'X-Request-Id': requestId, ...error.headers },
     body: JSON.stringify({ code: error.code, message: error.message, request_id: requestId, data: null }),
   };
 }
-
-export const internalError = () =>
-  new GatewayError(500, ErrorCode.internal, 'the gateway failed to handle the request; it has been logged, retry later');

@@ -8,7 +8,7 @@
  * Every body is the API's envelope:
  *   {"code":<code>,"message":"<message>","request_id":"<id>","data":null}
  */
-import { ErrorCode } from '../domain/errors';
+import { ErrorCode } from './errors';
 
 /** The API Gateway (REST) gateway response types this API customises. */
 export type GatewayResponseType =
@@ -39,7 +39,7 @@ export interface GatewayResponseDefinition {
   readonly statusCode?: number;
   /** Status to use where no API Gateway status exists (local front). */
   readonly fallbackStatus: number;
-  /** The envelope's numeric code (functions/domain/errors.ts where one exists). */
+  /** The envelope's numeric code (functions/http/errors.ts where one exists). */
   readonly code: number;
   /** Static text: no `$`, `#`, `"` or `\` (the message is embedded in a VTL template). */
   readonly message: string;

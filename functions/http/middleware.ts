@@ -5,9 +5,9 @@
  */
 import type middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { ErrorCode, GatewayError, isGatewayError } from '#domain/errors';
-import { errorResponse, internalError } from './envelope';
-import type { LogSink } from '#domain/log-sink';
+import type { LogSink } from '#domain/ports';
+import { errorResponse } from './envelope';
+import { ErrorCode, HttpError, httpErrorOf, internalError } from './errors';
 
 /** An API Gateway proxy event whose body has been parsed as JSON. */
 export type JsonEvent = Omit<APIGatewayProxyEvent, 'body'> & { body: unknown };
@@ -26,19 +26,19 @@ export function jsonBody({ maxBytes, anyContentType = false }: JsonBodyOptions):
       const event = request.event;
       const contentType = event.headers?.['content-type'] ?? event.headers?.['Content-Type'];
       if (!anyContentType && (contentType === undefined || !JSON_CONTENT_TYPE.test(contentType))) {
-        throw new GatewayError(415, ErrorCode.unsupportedMediaType, `Content-Type must be application/json${contentType ? `, got ${contentType.slice(0, 80)}` : ''}`);
+        throw new HttpError(415, ErrorCode.unsupportedMediaType, `Content-Type must be application/json${contentType ? `, got ${contentType.slice(0, 80)}` : ''}`);
       }
       const raw = event.body ?? '';
       const text = event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
       if (Buffer.byteLength(text, 'utf8') > maxBytes) {
-        throw new GatewayError(413, ErrorCode.payloadTooLarge, `the body must be at most ${maxBytes} bytes`);
+        throw new HttpError(413, ErrorCode.payloadTooLarge, `the body must be at most ${maxBytes} bytes`);
       }
-      if (text.trim() === '') throw new GatewayError(400, ErrorCode.badRequest, 'the body is empty; send a JSON object');
+      if (text.trim() === '') throw new HttpError(400, ErrorCode.badRequest, 'the body is empty; send a JSON object');
       let parsed: unknown;
       try {
         parsed = JSON.parse(text);
       } catch (error) {
-        throw new GatewayError(400, ErrorCode.badRequest, `the body is not valid JSON (${(error as Error).message})`);
+        throw new HttpError(400, ErrorCode.badRequest, `the body is not valid JSON (${(error as Error).message})`);
       }
       (event as unknown as JsonEvent).body = parsed;
       event.isBase64Encoded = false;
@@ -51,9 +51,10 @@ export function errorEnvelope(log: LogSink): middy.MiddlewareObj<APIGatewayProxy
     onError: (request) => {
       const requestId = request.event?.requestContext?.requestId ?? request.context?.awsRequestId ?? 'unknown';
       const error = request.error;
-      if (isGatewayError(error)) {
-        if (error.status >= 500) log.warn('request failed', { status: error.status, reason: error.message, cause: (error as { cause?: unknown }).cause });
-        request.response = errorResponse(error, requestId);
+      const answer = httpErrorOf(error);
+      if (answer) {
+        if (answer.status >= 500) log.warn('request failed', { status: answer.status, reason: answer.message, cause: (error as { cause?: unknown }).cause });
+        request.response = errorResponse(answer, requestId);
         return;
       }
       log.error('unhandled error', { error });

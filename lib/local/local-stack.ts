@@ -1,33 +1,32 @@
 /**
  * The whole stack on one machine (SPEC section 5), composed from:
  *
- *   DynamoDB Local (dynamodb-local.ts)      the real engine, tables from functions/domain/tables.ts
+ *   DynamoDB Local (dynamodb-local.ts)      the real engine, tables from functions/tables.ts
  *   local Secrets Manager endpoint           holds the upstream key; handlers read it through the SDK
  *   upstream simulator                       unless UPSTREAM_BASE_URL points at a real upstream
  *   HTTP front (http-front.ts)               API Gateway in front of the SAME handlers, in-process
- *   background functions                     reconciler on a schedule, notifier on the task stream
+ *   background functions                     functions/background.ts: the reconciler on a schedule, the notifier on the task stream
  *
  * The handlers build their dependencies from process.env on their first call
- * (functions/domain/wiring.ts), so the stack sets process.env first and then
+ * (functions/wiring.ts), so the stack sets process.env first and then
  * lets requests in. The AWS SDK finds the local endpoints through
  * AWS_ENDPOINT_URL_DYNAMODB and AWS_ENDPOINT_URL_SECRETS_MANAGER: no local
  * code path in the handlers. Because of that, ONE stack per process (the
  * handlers keep what they built from the environment of the first stack).
  *
- * Configuration: environment variables, overridden by options (see
- * LocalStackOptions and README of `npm start` in bin/local.ts).
+ * Configuration: the `local` settings of functions/settings.ts, from
+ * environment variables, overridden by options (LocalStackOptions).
  */
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ScheduledEvent } from 'aws-lambda';
-import { createClientStore } from '../../functions/domain/client-store';
-import { ENV } from '../../functions/domain/config';
+import { createClientStore } from '../../functions/adapters/dynamodb/client-store';
+import { backgroundFunctions, type BackgroundFunction } from '../../functions/background';
 import { newClientKey, newWebhookSecret } from '../../functions/domain/credentials';
-import { statusChangePatterns, type FilterPattern } from '../../functions/domain/task-events';
-import { createTables, freePort, localDynamoClient, startDynamoDbLocal, tableNames, type RunningDynamoDb, type TableNames } from './dynamodb-local';
+import { formatSetting, parseSetting, settingNames, specOf, type LocalSettingName, type SettingName, type SettingValue } from '../../functions/settings';
+import { TABLES, tableRoles, type TableNames } from '../../functions/tables';
+import { createTables, freePort, localDynamoClient, startDynamoDbLocal, tableNames, type RunningDynamoDb } from './dynamodb-local';
 import { startHttpFront, type HttpFront, type HttpFrontOptions } from './http-front';
 import { invokeFunction, LOCAL_ACCOUNT_ID, LOCAL_REGION } from './lambda-runtime';
 import { every, type Schedule } from './scheduler';
@@ -35,75 +34,17 @@ import { startSecretsManagerEndpoint, type LocalSecretsEndpoint } from './secret
 import { startStreamPoller, type StreamPoller } from './stream-poller';
 import { startUpstreamSimulator, type SimulatorOptions, type UpstreamSimulator } from './upstream-simulator';
 
-// ---------------------------------------------------------------------------
-// EXTENSION POINT: functions that run outside HTTP.
-//
-// Each entry runs functions/<functionName>/handler.ts in-process, the way AWS
-// runs it (see lib/luma-gateway-stack.ts for the deployed twins):
-//   kind 'schedule': an EventBridge rule; invoked every `everyMs` with a
-//                    Scheduled Event; runs never overlap, a failing run is
-//                    logged and the schedule goes on.
-//   kind 'stream':   an event source mapping on a table's stream; the local
-//                    stream poller (stream-poller.ts) reads DynamoDB Local's
-//                    stream and invokes the handler with {Records}, filtered
-//                    by `filterPatterns`, in batches of `batchSize`, retried
-//                    `maxRetries` times (batchItemFailures honoured).
-// A new background function: add one line here. An entry whose handler file
-// does not exist yet is skipped, so this list may run ahead of functions/.
-// Routes need nothing here: the front dispatches from functions/routes.ts.
-// ---------------------------------------------------------------------------
-export type BackgroundFunction =
-  | { readonly kind: 'schedule'; readonly functionName: string; readonly everyMs: number }
-  | {
-      readonly kind: 'stream';
-      readonly functionName: string;
-      readonly table: keyof TableNames;
-      readonly filterPatterns?: readonly FilterPattern[];
-      readonly batchSize?: number;
-      readonly maxRetries?: number;
-    };
+/** The `npm start` settings (functions/settings.ts, `local`), as options: an option wins over the environment. */
+export type LocalSettingOptions = { readonly [N in LocalSettingName]?: SettingValue<N> };
 
-export const BACKGROUND_FUNCTIONS: readonly BackgroundFunction[] = [
-  // EventBridge rate(N minutes) in AWS; every few seconds locally (LOCAL_RECONCILE_EVERY_MS).
-  { kind: 'schedule', functionName: 'reconciler', everyMs: 5_000 },
-  // Same filter, batch size and retries as the NotifierSubscription of the deployed stack.
-  { kind: 'stream', functionName: 'notifier', table: 'tasks', filterPatterns: statusChangePatterns({ withNotifyHook: true }), batchSize: 10, maxRetries: 3 },
-];
-
-export interface LocalStackOptions {
-  /** PORT; default 3000; 0 = a free port (tests). */
-  readonly port?: number;
-  /** UPSTREAM_BASE_URL: a real upstream; unset = start the simulator. */
-  readonly upstreamBaseUrl?: string;
-  /** UPSTREAM_API_KEY: the upstream key (required with a real upstream; random for the simulator). */
-  readonly upstreamApiKey?: string;
-  /** LOCAL_CLIENT_KEY: the local client's API key (generated when unset). */
-  readonly clientKey?: string;
-  /** LOCAL_WEBHOOK_SECRET: the local client's whsec_ signing secret (generated when unset). */
-  readonly webhookSecret?: string;
-  /** DYNAMODB_ENDPOINT: use a running DynamoDB instead of starting DynamoDB Local (tables are created if missing). */
-  readonly dynamoEndpoint?: string;
-  /** DYNAMODB_LOCAL_PORT: port of the DynamoDB Local started; default 8000 when free, else a free one. */
-  readonly dynamoPort?: number;
-  /** LOCAL_TABLE_PREFIX; default 'local_'. */
-  readonly tablePrefix?: string;
-  /** RECONCILE_AFTER_SECONDS; default 30. */
-  readonly reconcileAfterSeconds?: number;
-  /** TASK_DEADLINE_SECONDS; the handlers' default when unset. */
-  readonly taskDeadlineSeconds?: number;
-  /** UPSTREAM_TIMEOUT_MS; the handlers' default when unset. */
-  readonly upstreamTimeoutMs?: number;
-  /** AUTHORIZER_CACHE_TTL_SECONDS: API Gateway's resultsCacheTtl; default 300. */
-  readonly authorizerCacheTtlSeconds?: number;
+export interface LocalStackOptions extends LocalSettingOptions {
   /** Extra simulator options: seed, stepDelayMs, faults... */
   readonly simulator?: Omit<SimulatorOptions, 'apiKey'>;
   /**
-   * Background functions (reconciler, notifier): true (default) runs
-   * BACKGROUND_FUNCTIONS, false none, or a list of your own.
+   * Background functions (functions/background.ts): true (default) runs
+   * them all, false none, or a list of your own.
    */
   readonly background?: boolean | readonly BackgroundFunction[];
-  /** LOCAL_RECONCILE_EVERY_MS: overrides everyMs of the scheduled entries. */
-  readonly scheduleEveryMs?: number;
   readonly accessLog?: HttpFrontOptions['accessLog'];
   /** Where the stack reports problems (handler crashes, background failures); stderr by default. */
   readonly errorLog?: (line: string) => void;
@@ -141,49 +82,42 @@ export interface LocalStack {
 }
 
 export const LOCAL_UPSTREAM_SECRET_NAME = 'luma-gateway/local/upstream-api-key';
-export const DEFAULT_TABLE_PREFIX = 'local_';
-export const DEFAULT_PORT = 3000;
 export const DEFAULT_DYNAMODB_LOCAL_PORT = 8000;
 
-function numberSetting(name: string, raw: string | undefined, fallback: number | undefined, min = 0): number | undefined {
-  if (raw === undefined || raw.trim() === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value < min) throw new Error(`${name} must be a number >= ${min}, got ${JSON.stringify(raw)}`);
-  return value;
+export const localSettingNames = settingNames.filter((name) => specOf(name).local !== undefined) as LocalSettingName[];
+
+/** A local setting's default: its `local.default` when declared (even undefined), else its default. */
+export function localDefault<N extends LocalSettingName>(name: N): SettingValue<N> | undefined {
+  const spec = specOf(name);
+  return (spec.local && 'default' in spec.local ? spec.local.default : spec.default) as SettingValue<N> | undefined;
 }
 
-/** The options after reading the environment. */
-function resolve(options: LocalStackOptions) {
-  const env = options.env ?? process.env;
-  const text = (value: string | undefined) => (value === undefined || value.trim() === '' ? undefined : value.trim());
-  return {
-    port: options.port ?? numberSetting('PORT', env.PORT, DEFAULT_PORT)!,
-    upstreamBaseUrl: options.upstreamBaseUrl ?? text(env.UPSTREAM_BASE_URL),
-    upstreamApiKey: options.upstreamApiKey ?? text(env.UPSTREAM_API_KEY),
-    clientKey: options.clientKey ?? text(env.LOCAL_CLIENT_KEY),
-    webhookSecret: options.webhookSecret ?? text(env.LOCAL_WEBHOOK_SECRET),
-    dynamoEndpoint: options.dynamoEndpoint ?? text(env.DYNAMODB_ENDPOINT),
-    dynamoPort: options.dynamoPort ?? numberSetting('DYNAMODB_LOCAL_PORT', env.DYNAMODB_LOCAL_PORT, undefined),
-    tablePrefix: options.tablePrefix ?? text(env.LOCAL_TABLE_PREFIX) ?? DEFAULT_TABLE_PREFIX,
-    reconcileAfterSeconds: options.reconcileAfterSeconds ?? numberSetting(ENV.reconcileAfterSeconds, env[ENV.reconcileAfterSeconds], 30, 1)!,
-    taskDeadlineSeconds: options.taskDeadlineSeconds ?? numberSetting(ENV.taskDeadlineSeconds, env[ENV.taskDeadlineSeconds], undefined, 1),
-    upstreamTimeoutMs: options.upstreamTimeoutMs ?? numberSetting(ENV.upstreamTimeoutMs, env[ENV.upstreamTimeoutMs], undefined, 1),
-    authorizerCacheTtlSeconds: options.authorizerCacheTtlSeconds ?? numberSetting('AUTHORIZER_CACHE_TTL_SECONDS', env.AUTHORIZER_CACHE_TTL_SECONDS, 300),
-    scheduleEveryMs: options.scheduleEveryMs ?? numberSetting('LOCAL_RECONCILE_EVERY_MS', env.LOCAL_RECONCILE_EVERY_MS, undefined, 100),
-  };
-}
-
-function checkClientKey(key: string): void {
-  // What the authorizer accepts after "Bearer " (functions/authorizer/handler.ts).
-  if (!/^[\x21-\x7e]{16,512}$/.test(key)) {
-    throw new Error('LOCAL_CLIENT_KEY must be 16 to 512 printable ASCII characters without spaces');
+/** The `npm start` settings: each option, else its environment variable, else its local default; all checked by their kind. */
+export function resolveLocalSettings(options: LocalSettingOptions, env: NodeJS.ProcessEnv): { [N in LocalSettingName]: SettingValue<N> | undefined } {
+  const resolved = {} as Record<LocalSettingName, unknown>;
+  for (const name of localSettingNames) {
+    const option = options[name];
+    resolved[name] =
+      option !== undefined ? parseSetting(name, option, 'option', undefined) : parseSetting(name, env[specOf(name).env!], 'env', localDefault(name));
   }
+  return resolved as { [N in LocalSettingName]: SettingValue<N> | undefined };
 }
 
-function checkWebhookSecret(secret: string): void {
-  if (!/^whsec_[A-Za-z0-9+/]+={0,2}$/.test(secret) || Buffer.from(secret.slice(6), 'base64').length < 16) {
-    throw new Error('LOCAL_WEBHOOK_SECRET must be a Standard Webhooks secret: whsec_ followed by base64 of at least 16 bytes');
+/**
+ * The handlers' environment, from the same settings table as the deployed
+ * stack's: every setting a function reads, with what this stack provides
+ * (its upstream, secret, callback URL, hook policy) or what `npm start` was
+ * given; undefined leaves the handlers' default.
+ */
+function handlerEnvironment(settings: ReturnType<typeof resolveLocalSettings>, provided: { readonly [N in SettingName]?: string }) {
+  const env: Record<string, string | undefined> = {};
+  for (const name of settingNames) {
+    const spec = specOf(name);
+    if (spec.env === undefined || spec.readBy === undefined) continue;
+    const given = spec.local ? (settings as Record<string, unknown>)[name] : undefined;
+    env[spec.env] = provided[name] ?? (given === undefined ? undefined : formatSetting(name, given as SettingValue<typeof name>));
   }
+  return env;
 }
 
 /** 8000 when free (so `npm run client` finds it), else any free port. */
@@ -211,22 +145,14 @@ function scheduledEvent(functionName: string): ScheduledEvent {
   };
 }
 
-const handlerExists = (functionName: string) =>
-  /^[a-z0-9-]+$/.test(functionName) && existsSync(join(__dirname, '..', '..', 'functions', functionName, 'handler.ts'));
-
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   // Node 20 here, nodejs24.x in Lambda: the SDK's notice about Node 22 is noise locally.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const settings = resolve(options);
+  const settings = resolveLocalSettings(options, options.env ?? process.env);
   const errorLog = options.errorLog ?? ((line: string) => console.error(line));
   if (settings.upstreamBaseUrl !== undefined && settings.upstreamApiKey === undefined) {
     throw new Error('UPSTREAM_BASE_URL points at a real upstream: set UPSTREAM_API_KEY to its key too');
   }
-  if (settings.upstreamBaseUrl !== undefined && !/^https?:\/\//.test(settings.upstreamBaseUrl)) {
-    throw new Error(`UPSTREAM_BASE_URL must be an http(s) URL, got ${JSON.stringify(settings.upstreamBaseUrl)}`);
-  }
-  if (settings.clientKey !== undefined) checkClientKey(settings.clientKey);
-  if (settings.webhookSecret !== undefined) checkWebhookSecret(settings.webhookSecret);
 
   const cleanups: (() => Promise<unknown>)[] = [];
   const children: ChildProcess[] = [];
@@ -241,7 +167,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     let open!: () => void;
     const ready = new Promise<void>((resolveReady) => (open = resolveReady));
     const front = await startHttpFront({
-      port: settings.port,
+      port: settings.port!,
       authorizerCacheTtlSeconds: settings.authorizerCacheTtlSeconds,
       accessLog: options.accessLog,
       errorLog,
@@ -252,7 +178,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const upstreamApiKey = settings.upstreamApiKey ?? `sk-local-${randomBytes(24).toString('base64url')}`;
     const dynamoPort = settings.dynamoEndpoint === undefined ? await dynamoLocalPort(settings.dynamoPort) : undefined;
     const dynamoEndpoint = settings.dynamoEndpoint ?? `http://127.0.0.1:${dynamoPort}`;
-    const names = tableNames(settings.tablePrefix);
+    const names = tableNames(settings.tablePrefix!);
 
     // Started side by side; each one's cleanup is registered as soon as it runs, so a failure leaks nothing.
     const started = await Promise.allSettled([
@@ -281,7 +207,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     ];
     const upstreamUrl = settings.upstreamBaseUrl ?? upstream!.url;
 
-    // What the handlers read (functions/domain/config.ts), before the first request.
+    // What the handlers read (functions/settings.ts, functions/tables.ts), before the first request.
     const env: Record<string, string | undefined> = {
       AWS_REGION: LOCAL_REGION,
       AWS_DEFAULT_REGION: LOCAL_REGION,
@@ -293,17 +219,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
       AWS_ENDPOINT_URL_DYNAMODB_STREAMS: dynamoEndpoint,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url,
-      [ENV.tasksTable]: names.tasks,
-      [ENV.clientsTable]: names.clients,
-      [ENV.idempotencyTable]: names.idempotency,
-      [ENV.deliveriesTable]: names.deliveries,
-      [ENV.upstreamBaseUrl]: upstreamUrl,
-      [ENV.upstreamSecretId]: LOCAL_UPSTREAM_SECRET_NAME,
-      [ENV.callbackBaseUrl]: front.url,
-      [ENV.allowLoopbackHooks]: 'true',
-      [ENV.reconcileAfterSeconds]: String(settings.reconcileAfterSeconds),
-      ...(settings.taskDeadlineSeconds !== undefined && { [ENV.taskDeadlineSeconds]: String(settings.taskDeadlineSeconds) }),
-      ...(settings.upstreamTimeoutMs !== undefined && { [ENV.upstreamTimeoutMs]: String(settings.upstreamTimeoutMs) }),
+      ...Object.fromEntries(tableRoles.map((role) => [TABLES[role].env, names[role]])),
+      ...handlerEnvironment(settings, {
+        upstreamBaseUrl: upstreamUrl,
+        upstreamSecretId: LOCAL_UPSTREAM_SECRET_NAME,
+        callbackBaseUrl: front.url,
+        allowLoopbackHooks: 'true',
+      }),
     };
     for (const [name, value] of Object.entries(env)) {
       if (value === undefined) delete process.env[name];
@@ -334,24 +256,26 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     // Background functions, once the tables exist.
     const backgroundNames: string[] = [];
-    const entries = options.background === false ? [] : options.background === true || options.background === undefined ? BACKGROUND_FUNCTIONS : options.background;
-    for (const entry of entries) {
-      if (!handlerExists(entry.functionName)) continue;
-      backgroundNames.push(entry.functionName);
-      if (entry.kind === 'schedule') {
-        const schedule: Schedule = every(settings.scheduleEveryMs ?? entry.everyMs, () => invokeFunction(entry.functionName, scheduledEvent(entry.functionName)), {
-          onError: (error) => errorLog(`${entry.functionName} (scheduled) failed: ${(error as Error)?.message ?? String(error)}`),
+    const entries = options.background === false ? [] : options.background === true || options.background === undefined ? backgroundFunctions : options.background;
+    for (const { functionName, trigger } of entries) {
+      backgroundNames.push(functionName);
+      if (trigger.kind === 'schedule') {
+        // EventBridge rate(N minutes) in AWS; every few seconds here. Runs never overlap, as with reserved concurrency 1.
+        const everyMs = settings[trigger.localEveryMs] as number;
+        const schedule: Schedule = every(everyMs, () => invokeFunction(functionName, scheduledEvent(functionName)), {
+          onError: (error) => errorLog(`${functionName} (scheduled) failed: ${(error as Error)?.message ?? String(error)}`),
         });
         cleanups.push(() => schedule.stop());
       } else {
+        // The same filter, batch size and retries as the deployed event source mapping.
         const poller: StreamPoller = await startStreamPoller({
           endpoint: dynamoEndpoint,
-          tableName: names[entry.table],
-          filterPatterns: entry.filterPatterns,
-          batchSize: entry.batchSize,
-          maxRetries: entry.maxRetries,
-          onRecords: (records) => invokeFunction(entry.functionName, { Records: records }),
-          onError: (message) => errorLog(`${entry.functionName} (stream of ${entry.table}): ${message}`),
+          tableName: names[trigger.table],
+          filterPatterns: trigger.filterPatterns,
+          batchSize: trigger.batchSize,
+          maxRetries: trigger.retryAttempts,
+          onRecords: (records) => invokeFunction(functionName, { Records: records }),
+          onError: (message) => errorLog(`${functionName} (stream of ${trigger.table}): ${message}`),
         });
         cleanups.push(() => poller.stop());
       }

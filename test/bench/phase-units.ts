@@ -12,8 +12,8 @@
  */
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
-import { documentClient } from '../../functions/domain/dynamo';
-import { OPEN_TASKS_INDEX } from '../../functions/domain/tables';
+import { documentClient } from '../../functions/adapters/dynamodb/document-client';
+import { OPEN_TASKS_INDEX } from '../../functions/tables';
 import { FUNCTION_NEEDS } from '../../lib/function-needs';
 import { importHandler } from '../../lib/local/lambda-runtime';
 import { SEED_GENERATION_ID } from '../../lib/local/upstream-simulator';

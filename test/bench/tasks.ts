@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { BatchGetCommand, BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { newCallbackToken } from '../../functions/domain/credentials';
-import { OPEN_TASK_SHARDS } from '../../functions/domain/tables';
+import { OPEN_TASK_SHARDS } from '../../functions/tables';
 import { STATUS_RANK, type TaskItem, type TaskStatus } from '../../functions/domain/task';
 
 export interface BenchTask {

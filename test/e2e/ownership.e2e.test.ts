@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { createClientStore } from '#domain/client-store';
+import { createClientStore } from '#adapters/dynamodb/client-store';
 import { localDynamoClient } from '../../lib/local/dynamodb-local';
 import { startLocalStack, type LocalStack } from '../../lib/local/local-stack';
 import type { UpstreamSimulator } from '../../lib/local/upstream-simulator';

@@ -6,11 +6,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
+import { parseUpstreamGeneration } from '#adapters/upstream/response';
 import { applyCallback } from '#domain/apply-callback';
 import { newCallbackToken } from '#domain/credentials';
-import { silentLog } from '#domain/log-sink';
+import { silentLog, type TaskStore } from '#domain/ports';
 import { STATUS_RANK, type TaskStatus } from '#domain/task';
-import { createTaskStore, type TaskStore } from '#domain/task-store';
+import { createTaskStore } from '#adapters/dynamodb/task-store';
 import { createTestTables, type TestTables } from '../support/dynamo';
 import { fixture } from '../support/fixtures';
 import { readWholeStream } from '../support/stream';
@@ -46,7 +47,7 @@ it('ends at the highest rank sent, whatever the order, duplicates and concurrenc
       let clock = 0;
       const deps = { tasks: store, now: () => ++clock, log: silentLog };
 
-      const outcomes = await Promise.all(statuses.map((status) => applyCallback(deps, token, BODIES[status])));
+      const outcomes = await Promise.all(statuses.map((status) => applyCallback(deps, token, parseUpstreamGeneration(BODIES[status]))));
 
       const final = await store.get(taskId);
       const highest = Math.max(...statuses.map((s) => STATUS_RANK[s]));

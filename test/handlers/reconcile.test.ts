@@ -1,11 +1,11 @@
 /** The reconciler against DynamoDB Local (sparse index) and a loopback upstream. */
 import { randomUUID } from 'node:crypto';
-import { silentLog } from '#domain/log-sink';
+import { silentLog, type TaskStore } from '#domain/ports';
 import { reconcileOpenTasks, type ReconcileDeps } from '#domain/reconcile';
-import { staticSecret } from '#domain/secret-cache';
+import { staticSecret } from '#adapters/secret-cache';
 import { openShard } from '#domain/submit-generation';
-import { createTaskStore, type TaskStore } from '#domain/task-store';
-import { createUpstreamClient } from '#domain/upstream-client';
+import { createTaskStore } from '#adapters/dynamodb/task-store';
+import { createUpstreamClient } from '#adapters/upstream/http-client';
 import { createTestTables, type TestTables } from '../support/dynamo';
 import { fixture } from '../support/fixtures';
 import { startScriptedUpstream, type ScriptedUpstream } from '../support/scripted-upstream';

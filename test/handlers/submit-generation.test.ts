@@ -5,15 +5,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import { sha256Hex } from '#domain/credentials';
-import { silentLog } from '#domain/log-sink';
-import type { SecretSource } from '#domain/secret-cache';
+import { type SecretSource, silentLog, type TaskStore } from '#domain/ports';
 import { submitGeneration, type SubmitDeps } from '#domain/submit-generation';
-import { createTaskStore, type TaskStore } from '#domain/task-store';
-import { createUpstreamClient } from '#domain/upstream-client';
+import { createTaskStore } from '#adapters/dynamodb/task-store';
+import { createUpstreamClient } from '#adapters/upstream/http-client';
 import { createTestTables, type TestTables } from '../support/dynamo';
 import { fixture } from '../support/fixtures';
 import { startScriptedUpstream, type ScriptedUpstream } from '../support/scripted-upstream';
 import { taskItem } from '../support/tasks';
+import { asClientSees, clientView } from '../support/client-view';
 
 const PARENT = '4665a07c-7641-4809-a133-10786201bb56';
 const CALLBACK_BASE = 'https://gateway.example.com/prod';
@@ -132,7 +132,7 @@ describe('extend', () => {
     [{ delayMs: 1500 }, 504, /did not answer within 0.5 s/],
   ])('fails the task, keeps it, and answers the mapped error for %j', async (answer, status, message) => {
     upstream.script(answer);
-    const error = await submitGeneration(deps({}, keySource(['up-key']), 500), { ownerId: 'client-a', parentTaskId: PARENT, request }).catch((e) => e);
+    const error = await submitGeneration(deps({}, keySource(['up-key']), 500), { ownerId: 'client-a', parentTaskId: PARENT, request }).catch(clientView);
     expect(error).toMatchObject({ status });
     expect(error.message).toMatch(message);
     const taskId = upstream.received[0].body.notify_hook.split('/').pop().split('.')[0];
@@ -148,7 +148,7 @@ describe('extend', () => {
     const error = await submitGeneration(
       { ...deps(), upstream: createUpstreamClient({ baseUrl: closed.url, apiKey: keySource(['k']), timeoutMs: 1000 }) },
       { ownerId: 'client-a', parentTaskId: PARENT, request },
-    ).catch((e) => e);
+    ).catch(clientView);
     expect(error).toMatchObject({ status: 503, message: 'the upstream is unreachable; retry later' });
   });
 
@@ -163,7 +163,7 @@ describe('extend', () => {
 
   it('gives up after one refresh when the key is still refused, without leaking it', async () => {
     upstream.script({ status: 401, body: fixture('error-401-detail-object.json') }, { status: 401, body: fixture('error-401-detail-object.json') });
-    const error = await submitGeneration(deps({}, keySource(['k1', 'k2'])), { ownerId: 'client-a', parentTaskId: PARENT, request }).catch((e) => e);
+    const error = await submitGeneration(deps({}, keySource(['k1', 'k2'])), { ownerId: 'client-a', parentTaskId: PARENT, request }).catch(clientView);
     expect(error).toMatchObject({ status: 502 });
     expect(upstream.received).toHaveLength(2);
     expect(error.message).not.toMatch(/k1|k2/);
@@ -182,7 +182,7 @@ describe('the parent to extend', () => {
   it("refuses another client's task as not found, and calls nothing", async () => {
     const parent = taskItem({ owner_id: 'client-b', task_status: 'completed', status_rank: 3, upstream_id: 'up-parent-2' });
     await store.create(parent);
-    await expect(submitGeneration(deps(), { ownerId: 'client-a', parentTaskId: parent.task_id, request })).rejects.toMatchObject({
+    await expect(asClientSees(submitGeneration(deps(), { ownerId: 'client-a', parentTaskId: parent.task_id, request }))).rejects.toMatchObject({
       status: 404,
       message: `task ${parent.task_id} was not found`,
     });
@@ -192,7 +192,7 @@ describe('the parent to extend', () => {
   it('refuses a task that is not completed yet', async () => {
     const parent = taskItem({ owner_id: 'client-a', task_status: 'processing', status_rank: 2, upstream_id: 'up-parent-3' });
     await store.create(parent);
-    await expect(submitGeneration(deps(), { ownerId: 'client-a', parentTaskId: parent.task_id, request })).rejects.toMatchObject({
+    await expect(asClientSees(submitGeneration(deps(), { ownerId: 'client-a', parentTaskId: parent.task_id, request }))).rejects.toMatchObject({
       status: 409,
       message: `task ${parent.task_id} is processing; only a completed task can be extended`,
     });
@@ -221,9 +221,9 @@ describe('Idempotency-Key', () => {
   it('refuses the same key with a different body', async () => {
     const key = randomUUID();
     await submitGeneration(deps(), { ownerId: 'client-a', parentTaskId: PARENT, request, idempotencyKey: key });
-    await expect(
+    await expect(asClientSees(
       submitGeneration(deps(), { ownerId: 'client-a', parentTaskId: PARENT, request: { user_prompt: 'add dog' }, idempotencyKey: key }),
-    ).rejects.toMatchObject({ status: 409, code: 40901 });
+    )).rejects.toMatchObject({ status: 409, code: 40901 });
     expect(upstream.received).toHaveLength(1);
   });
 
@@ -237,7 +237,7 @@ describe('Idempotency-Key', () => {
   it('lets a retry run again after a failed attempt', async () => {
     const key = randomUUID();
     upstream.script({ status: 500, body: fixture('error-500-panic.json') });
-    await expect(submitGeneration(deps(), { ownerId: 'client-a', parentTaskId: PARENT, request, idempotencyKey: key })).rejects.toMatchObject({ status: 502 });
+    await expect(asClientSees(submitGeneration(deps(), { ownerId: 'client-a', parentTaskId: PARENT, request, idempotencyKey: key }))).rejects.toMatchObject({ status: 502 });
     const retried = await submitGeneration(deps(), { ownerId: 'client-a', parentTaskId: PARENT, request, idempotencyKey: key });
     expect(retried.task_status).toBe('pending');
     expect(upstream.received).toHaveLength(2);
@@ -247,7 +247,7 @@ describe('Idempotency-Key', () => {
 describe('DynamoDB faults', () => {
   it('answers 503 and calls no upstream when the task cannot be written', async () => {
     const broken = createTaskStore({ client: tables.doc, tasksTable: 'no-such-table', idempotencyTable: tables.names.idempotency });
-    await expect(submitGeneration(deps({ tasks: broken }), { ownerId: 'client-a', parentTaskId: PARENT, request })).rejects.toMatchObject({
+    await expect(asClientSees(submitGeneration(deps({ tasks: broken }), { ownerId: 'client-a', parentTaskId: PARENT, request }))).rejects.toMatchObject({
       status: 503,
       message: 'the task store is unavailable; retry in a few seconds',
     });

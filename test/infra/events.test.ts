@@ -9,11 +9,10 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { ENV } from '../../functions/domain/config';
-import { OPEN_TASKS_INDEX } from '../../functions/domain/tables';
+import { OPEN_TASKS_INDEX } from '../../functions/tables';
 import { statusChangePatterns } from '../../functions/domain/task-events';
 import { TaskEventsSubscription } from '../../lib/task-events-subscription';
-import { actionsOf, asArray, functionNamed, resourcesOf, statementsOfFunction, synthStack, type Statement } from './helpers';
+import { actionsOf, asArray, ENV, functionNamed, resourcesOf, statementsOfFunction, synthStack, type Statement } from './helpers';
 
 /** The event source settings TaskEventsSubscription applies by default (the notifier keeps them). */
 const defaultFailureHandling = (queueId: string) => ({

@@ -4,6 +4,17 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { configFromContext } from '../../lib/config';
 import { LumaGatewayStack } from '../../lib/luma-gateway-stack';
 import type { RouteDefinition } from '../../functions/routes';
+import { settingNames, specOf } from '../../functions/settings';
+import { TABLES, tableRoles } from '../../functions/tables';
+
+/**
+ * Environment variable names, by setting name (functions/settings.ts) and
+ * `<role>Table` for the table names (functions/tables.ts).
+ */
+export const ENV: Readonly<Record<string, string>> = {
+  ...Object.fromEntries(settingNames.flatMap((name) => (specOf(name).env ? [[name, specOf(name).env!]] : []))),
+  ...Object.fromEntries(tableRoles.map((role) => [`${role}Table`, TABLES[role].env])),
+};
 
 export interface SynthOptions {
   readonly context?: Record<string, unknown>;

@@ -5,16 +5,16 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
-import { ENV } from '../../functions/domain/config';
-import { allTables, clientsTable, deliveriesTable, idempotencyTable, tasksTable } from '../../functions/domain/tables';
+import { backgroundFunctions } from '../../functions/background';
 import { gatewayResponses } from '../../functions/http/gateway-responses';
 import { routes } from '../../functions/routes';
+import { TABLES } from '../../functions/tables';
 import { FUNCTION_NEEDS } from '../../lib/function-needs';
-import { BACKGROUND_FUNCTIONS } from '../../lib/luma-gateway-stack';
 import {
   actionsOf,
   allStatements,
   asArray,
+  ENV,
   functionNamed,
   methodsByRoute,
   resourcesOf,
@@ -22,9 +22,12 @@ import {
   synthStack,
 } from './helpers';
 
+const allTables = Object.values(TABLES);
+const { tasks: tasksTable, clients: clientsTable, idempotency: idempotencyTable, deliveries: deliveriesTable } = TABLES;
+
 const { app, stack, template } = synthStack({ bundle: true });
 const apiFunctionNames = [...new Set(routes.map((route) => route.functionName)), 'authorizer'];
-const functionNames = [...apiFunctionNames, ...BACKGROUND_FUNCTIONS];
+const functionNames = [...apiFunctionNames, ...backgroundFunctions.map((entry) => entry.functionName)];
 
 describe('routes', () => {
   const methods = methodsByRoute(template);
@@ -153,7 +156,7 @@ describe('tables', () => {
   const tables = resourcesOf(template, 'AWS::DynamoDB::Table');
   const tableOf = (id: string) => Object.entries(tables).find(([key]) => key.startsWith(`${id}Table`))![1];
 
-  it('creates exactly the tables of functions/domain/tables.ts', () => {
+  it('creates exactly the tables of functions/tables.ts', () => {
     expect(Object.keys(tables)).toHaveLength(allTables.length);
   });
 

@@ -5,10 +5,9 @@
  */
 import { App } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
-import { ENV } from '../../functions/domain/config';
 import { routes, type RouteDefinition } from '../../functions/routes';
 import { configFromContext } from '../../lib/config';
-import { functionNamed, methodsByRoute, resourcesOf, statementsOfFunction, synthStack } from './helpers';
+import { ENV, functionNamed, methodsByRoute, resourcesOf, statementsOfFunction, synthStack } from './helpers';
 
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:luma/upstream-key-AbC123';
 

@@ -8,7 +8,7 @@ import {
   ResourceNotFoundException,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { createSecretCache } from '#domain/secret-cache';
+import { createSecretCache } from '#adapters/secret-cache';
 import { startSecretsManagerEndpoint, type LocalSecretsEndpoint } from '../../lib/local/secrets-manager-endpoint';
 
 let endpoint: LocalSecretsEndpoint;

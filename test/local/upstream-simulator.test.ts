@@ -5,7 +5,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { parseUpstreamGeneration } from '#domain/upstream-response';
+import { parseUpstreamGeneration } from '#adapters/upstream/response';
 import { SEED_GENERATION_ID, startUpstreamSimulator, type UpstreamSimulator } from '../../lib/local/upstream-simulator';
 import { fixture } from '../support/fixtures';
 

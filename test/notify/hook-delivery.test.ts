@@ -1,6 +1,6 @@
 /** Delivery-time SSRF defence and outcomes, against a real hook on loopback. */
 import { createServer, type AddressInfo } from 'node:net';
-import { deliverToHook } from '#domain/hook-delivery';
+import { deliverToHook } from '#adapters/hook-delivery';
 import { startHookServer, type HookServer } from '../support/hook-server';
 
 let hook: HookServer;

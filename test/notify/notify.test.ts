@@ -7,14 +7,14 @@ import type { DynamoDBRecord } from 'aws-lambda';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { taskRecordSchema } from '#domain/task-record';
 import { Webhook } from 'standardwebhooks';
-import { createClientStore, type NewClient } from '#domain/client-store';
-import { createDeliveryStore, type DeliveryStore } from '#domain/delivery-store';
-import { deliverToHook } from '#domain/hook-delivery';
-import { silentLog } from '#domain/log-sink';
+import { createClientStore } from '#adapters/dynamodb/client-store';
+import { type DeliveryStore, type NewClient, silentLog, type TaskStore } from '#domain/ports';
+import { createDeliveryStore } from '#adapters/dynamodb/delivery-store';
+import { deliverToHook } from '#adapters/hook-delivery';
 import { notifyStatusChanges, type NotifyDeps } from '#domain/notify';
 import { matchesFilterPattern, statusChangePatterns } from '#domain/task-events';
 import { toTaskView } from '#domain/task';
-import { createTaskStore, type TaskStore } from '#domain/task-store';
+import { createTaskStore } from '#adapters/dynamodb/task-store';
 import { createTestTables, type TestTables } from '../support/dynamo';
 import { startHookServer, type HookServer } from '../support/hook-server';
 import { readWholeStream } from '../support/stream';
@@ -47,6 +47,7 @@ function deps(overrides: Partial<NotifyDeps> = {}): NotifyDeps {
     retryDelaysMs: [10, 20],
     timeoutMs: 1000,
     retentionDays: 30,
+    deliver: deliverToHook,
     ...overrides,
   };
 }
@@ -153,7 +154,7 @@ it('never contacts a hook that resolves to a private address, and does not retry
   await tasks.create(task);
   await tasks.advance(task.task_id, { status: 'pending', at: 1001 });
   const records = await newStatusChanges();
-  const deployedDeps = deps({ policy: { allowLoopbackHttp: false }, deliver: undefined });
+  const deployedDeps = deps({ policy: { allowLoopbackHttp: false } });
   // The deployed notifier resolves the name itself; force the answer a hostile DNS would give.
   const result = await notifyStatusChanges(
     { ...deployedDeps, deliver: (request) => deliverToHook({ ...request, resolve: async () => [{ address: '127.0.0.1', family: 4 }] }) },

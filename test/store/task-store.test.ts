@@ -2,8 +2,10 @@
 import { randomUUID } from 'node:crypto';
 import { taskItem } from '../support/tasks';
 import { STATUS_RANK } from '#domain/task';
-import { createTaskStore, IdempotencyKeyTaken, type TaskStore } from '#domain/task-store';
+import { createTaskStore } from '#adapters/dynamodb/task-store';
+import { IdempotencyKeyTaken, type TaskStore } from '#domain/ports';
 import { createTestTables, type TestTables } from '../support/dynamo';
+import { asClientSees } from '../support/client-view';
 
 // Idempotency records get a TTL from these times, and DynamoDB Local deletes expired items.
 const NOW = Math.floor(Date.now() / 1000);
@@ -23,7 +25,7 @@ describe('task store', () => {
     const task = taskItem();
     await store.create(task);
     expect(await store.get(task.task_id)).toEqual(task);
-    await expect(store.create(task)).rejects.toMatchObject({ status: 503 });
+    await expect(asClientSees(store.create(task))).rejects.toMatchObject({ status: 503 });
   });
 
   it('moves forward and records what the upstream said', async () => {

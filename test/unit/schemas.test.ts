@@ -1,4 +1,5 @@
-import { generationRequestSchema, validate, idempotencyKeySchema, MAX_PROMPT_LENGTH, taskIdPathSchema } from '#domain/schemas';
+import { generationRequestSchema, idempotencyKeySchema, MAX_PROMPT_LENGTH, taskIdPathSchema } from '#domain/generation-request';
+import { validate } from '#http/validation';
 
 const deployed = generationRequestSchema({ allowLoopbackHttp: false });
 const local = generationRequestSchema({ allowLoopbackHttp: true });

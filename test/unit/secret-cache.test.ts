@@ -1,5 +1,5 @@
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { createSecretCache, parseSecretValue } from '#domain/secret-cache';
+import { createSecretCache, parseSecretValue } from '#adapters/secret-cache';
 
 function fakeSecretsManager(values: string[]) {
   const calls: string[] = [];

@@ -1,4 +1,5 @@
-import { upstreamHttpError, upstreamReason, upstreamTransportError } from '#domain/upstream-client';
+import { upstreamHttpError, upstreamReason, upstreamTransportError } from '#adapters/upstream/http-client';
+import { clientView } from '../support/client-view';
 import { fixtureText } from '../support/fixtures';
 
 describe('upstream error mapping', () => {
@@ -24,20 +25,20 @@ describe('upstream error mapping', () => {
     [500, fixtureText('error-500-panic.json'), 502, 50200, 'the upstream answered HTTP 500: Panic detected'],
     [503, 'Service Unavailable', 503, 50300, 'the upstream is unavailable (HTTP 503)'],
   ])('maps HTTP %i', (status, body, expectedStatus, code, message) => {
-    const error = upstreamHttpError(status, body);
+    const error = clientView(upstreamHttpError(status, body));
     expect(error).toMatchObject({ status: expectedStatus, code });
     expect(error.message).toContain(message);
   });
 
   it('passes Retry-After on throttling', () => {
-    expect(upstreamHttpError(429, '', '7').headers).toEqual({ 'Retry-After': '7' });
-    expect(upstreamHttpError(429, '', 'garbage').headers).toEqual({});
+    expect(clientView(upstreamHttpError(429, '', '7')).headers).toEqual({ 'Retry-After': '7' });
+    expect(clientView(upstreamHttpError(429, '', 'garbage')).headers).toEqual({});
   });
 
   it('maps timeouts, refusals and resets', () => {
-    expect(upstreamTransportError(Object.assign(new Error('t'), { name: 'TimeoutError' }), 10_000)).toMatchObject({ status: 504, message: 'the upstream did not answer within 10 s' });
-    expect(upstreamTransportError(new TypeError('fetch failed', { cause: { code: 'ECONNREFUSED' } }), 1000).status).toBe(503);
-    expect(upstreamTransportError(new TypeError('fetch failed', { cause: { code: 'ECONNRESET' } }), 1000).status).toBe(502);
-    expect(upstreamTransportError(new TypeError('fetch failed', { cause: { code: 'UND_ERR_SOCKET' } }), 1000).status).toBe(502);
+    expect(clientView(upstreamTransportError(Object.assign(new Error('t'), { name: 'TimeoutError' }), 10_000))).toMatchObject({ status: 504, message: 'the upstream did not answer within 10 s' });
+    expect(clientView(upstreamTransportError(new TypeError('fetch failed', { cause: { code: 'ECONNREFUSED' } }), 1000)).status).toBe(503);
+    expect(clientView(upstreamTransportError(new TypeError('fetch failed', { cause: { code: 'ECONNRESET' } }), 1000)).status).toBe(502);
+    expect(clientView(upstreamTransportError(new TypeError('fetch failed', { cause: { code: 'UND_ERR_SOCKET' } }), 1000)).status).toBe(502);
   });
 });

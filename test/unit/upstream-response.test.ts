@@ -1,4 +1,4 @@
-import { parseUpstreamGeneration, toUnixSeconds } from '#domain/upstream-response';
+import { parseUpstreamGeneration, toUnixSeconds } from '#adapters/upstream/response';
 import { fixture } from '../support/fixtures';
 
 function parsed(name: string) {

@@ -1,7 +1,7 @@
 /** One DynamoDB document client per container, and the error rule every store follows. */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ExpectedOutcome, isGatewayError, storeUnavailable } from './errors';
+import { ExpectedOutcome, isDomainError, storeUnavailable } from '#domain/errors';
 
 let shared: DynamoDBDocumentClient | undefined;
 
@@ -19,14 +19,14 @@ export function isConditionFailure(error: unknown): boolean {
 
 /**
  * Anything DynamoDB throws that the caller did not expect (throttling,
- * an outage, a network fault) becomes a 503 for the client; the cause is
- * kept for the logs.
+ * an outage, a network fault) becomes `unavailable` (a 503 for a client);
+ * the cause is kept for the logs.
  */
 export async function guarded<T>(operation: () => Promise<T>): Promise<T> {
   try {
     return await operation();
   } catch (error) {
-    if (isGatewayError(error) || error instanceof ExpectedOutcome) throw error;
+    if (isDomainError(error) || error instanceof ExpectedOutcome) throw error;
     throw Object.assign(storeUnavailable(), { cause: error });
   }
 }

@@ -8,24 +8,8 @@ import { lookup as dnsLookup } from 'node:dns/promises';
 import { request as httpRequest, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
-import { hookUrlProblem, isLoopbackAddress, isPublicAddress, type HookPolicy } from './hook-url';
-
-export type DeliveryOutcome =
-  | { readonly outcome: 'delivered'; readonly httpStatus: number; readonly durationMs: number }
-  /** Worth retrying: the hook failed, timed out or answered an error. */
-  | { readonly outcome: 'failed'; readonly httpStatus?: number; readonly error: string; readonly durationMs: number }
-  /** Never retried: the hook points somewhere the gateway must not go. */
-  | { readonly outcome: 'refused'; readonly error: string; readonly durationMs: number };
-
-export interface DeliveryRequest {
-  readonly url: string;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly body: string;
-  readonly timeoutMs: number;
-  readonly policy: HookPolicy;
-  /** Resolves a host name to its addresses (tests pass a fixed resolver). */
-  readonly resolve?: (host: string) => Promise<{ address: string; family: number }[]>;
-}
+import { hookUrlProblem, isLoopbackAddress, isPublicAddress } from '#domain/hook-url';
+import type { DeliveryOutcome, DeliveryRequest } from '#domain/ports';
 
 const defaultResolve = (host: string) => dnsLookup(host, { all: true, verbatim: true });
 
@@ -53,6 +37,7 @@ async function checkedAddress(
   return addresses[0];
 }
 
+/** A HookSender (functions/domain/ports.ts). */
 export async function deliverToHook(request: DeliveryRequest): Promise<DeliveryOutcome> {
   const started = Date.now();
   const elapsed = () => Date.now() - started;

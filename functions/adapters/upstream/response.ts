@@ -1,72 +1,66 @@
 /**
  * The two shapes an upstream answers in (SPEC section 2), and callbacks
  * carry: a raw Luma generation object, or the aggregator's wrapped form.
- * Both are normalised into one UpstreamGeneration. Unknown fields are allowed.
+ * Both are normalised into one UpstreamGeneration (functions/domain/ports.ts).
+ * Unknown fields are allowed.
  */
 import * as z from 'zod/mini';
-import { statusFromUpstream, type TaskStatus } from './task';
+import type { UpstreamGeneration, UpstreamReport } from '#domain/ports';
+import { statusFromUpstream } from '#domain/task';
 
-const nullableString = z.optional(z.nullable(z.string()));
-const mediaRef = z.optional(z.nullable(z.union([z.string(), z.looseObject({ url: nullableString, download_url: nullableString })])));
-const timestamp = z.optional(z.nullable(z.union([z.string(), z.number()])));
+let built: ReturnType<typeof buildShapes> | undefined;
 
-/** Raw Luma generation: the seed's example, and the official API's `assets` form. */
-export const rawGenerationSchema = z.looseObject({
-  id: z.string().check(z.minLength(1)),
-  state: nullableString,
-  status: nullableString,
-  created_at: timestamp,
-  updated_at: timestamp,
-  video: mediaRef,
-  video_raw: mediaRef,
-  thumbnail: mediaRef,
-  last_frame: mediaRef,
-  failure_reason: nullableString,
-  assets: z.optional(
-    z.nullable(z.looseObject({ video: nullableString, image: nullableString, last_frame: nullableString })),
-  ),
-});
+/** The two shapes, built on first use: a bundle that never parses one (the authorizer's, say) carries no zod. */
+function shapes() {
+  built ??= buildShapes();
+  return built;
+}
 
-/** The aggregator's envelope: {code, message, request_id, data: {task_id, task_status, ...}}. */
-export const wrappedGenerationSchema = z.looseObject({
-  code: z.optional(z.union([z.number(), z.string()])),
-  message: nullableString,
-  data: z.looseObject({
-    task_id: z.string().check(z.minLength(1)),
-    task_status: nullableString,
+function buildShapes() {
+  const nullableString = z.optional(z.nullable(z.string()));
+  const mediaRef = z.optional(z.nullable(z.union([z.string(), z.looseObject({ url: nullableString, download_url: nullableString })])));
+  const timestamp = z.optional(z.nullable(z.union([z.string(), z.number()])));
+
+  /** Raw Luma generation: the seed's example, and the official API's `assets` form. */
+  const raw = z.looseObject({
+    id: z.string().check(z.minLength(1)),
+    state: nullableString,
+    status: nullableString,
     created_at: timestamp,
     updated_at: timestamp,
+    video: mediaRef,
+    video_raw: mediaRef,
+    thumbnail: mediaRef,
+    last_frame: mediaRef,
     failure_reason: nullableString,
-    fail_reason: nullableString,
-    task_result: z.optional(
-      z.nullable(
-        z.looseObject({
-          videos: z.optional(z.nullable(z.array(z.looseObject({ url: nullableString, cover_url: nullableString })))),
-          thumbnail_url: nullableString,
-          last_frame_url: nullableString,
-        }),
-      ),
+    assets: z.optional(
+      z.nullable(z.looseObject({ video: nullableString, image: nullableString, last_frame: nullableString })),
     ),
-  }),
-});
+  });
 
-export interface UpstreamGeneration {
-  /** The upstream's generation id. */
-  readonly id: string;
-  /** The state as the upstream spelled it. */
-  readonly rawState?: string;
-  /**
-   * The gateway status it maps onto; undefined for an unknown spelling.
-   * `completed` without a video URL is reported as `processing`: not final.
-   */
-  readonly status?: TaskStatus;
-  readonly videoUrl?: string;
-  readonly videoRawUrl?: string;
-  readonly thumbnailUrl?: string;
-  readonly lastFrameUrl?: string;
-  readonly failureReason?: string;
-  /** Unix seconds. */
-  readonly updatedAt?: number;
+  /** The aggregator's envelope: {code, message, request_id, data: {task_id, task_status, ...}}. */
+  const wrapped = z.looseObject({
+    code: z.optional(z.union([z.number(), z.string()])),
+    message: nullableString,
+    data: z.looseObject({
+      task_id: z.string().check(z.minLength(1)),
+      task_status: nullableString,
+      created_at: timestamp,
+      updated_at: timestamp,
+      failure_reason: nullableString,
+      fail_reason: nullableString,
+      task_result: z.optional(
+        z.nullable(
+          z.looseObject({
+            videos: z.optional(z.nullable(z.array(z.looseObject({ url: nullableString, cover_url: nullableString })))),
+            thumbnail_url: nullableString,
+            last_frame_url: nullableString,
+          }),
+        ),
+      ),
+    }),
+  });
+  return { raw, wrapped };
 }
 
 /** ISO strings, unix seconds or unix milliseconds, to unix seconds. */
@@ -81,7 +75,7 @@ export function toUnixSeconds(value: string | number | null | undefined): number
   return Number.isNaN(ms) ? undefined : Math.floor(ms / 1000);
 }
 
-function urlOf(ref: z.infer<typeof mediaRef>): string | undefined {
+function urlOf(ref: string | { url?: string | null } | null | undefined): string | undefined {
   if (ref === null || ref === undefined) return undefined;
   const url = typeof ref === 'string' ? ref : ref.url;
   return url ? url : undefined;
@@ -97,11 +91,9 @@ function finalise(generation: Omit<UpstreamGeneration, 'status'> & { rawState?: 
   return { ...generation, status };
 }
 
-export type ParseResult = { ok: true; generation: UpstreamGeneration } | { ok: false; problem: string };
-
 /** Accepts either shape. Returns what was wrong when neither fits. */
-export function parseUpstreamGeneration(body: unknown): ParseResult {
-  const wrapped = wrappedGenerationSchema.safeParse(body);
+export function parseUpstreamGeneration(body: unknown): UpstreamReport {
+  const wrapped = shapes().wrapped.safeParse(body);
   if (wrapped.success) {
     const { code, data } = wrapped.data;
     if (code !== undefined && Number(code) !== 0 && Number(code) !== 200) {
@@ -121,7 +113,7 @@ export function parseUpstreamGeneration(body: unknown): ParseResult {
       }),
     };
   }
-  const raw = rawGenerationSchema.safeParse(body);
+  const raw = shapes().raw.safeParse(body);
   if (raw.success) {
     const g = raw.data;
     return {

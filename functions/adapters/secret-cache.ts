@@ -5,11 +5,7 @@
  * in-flight request.
  */
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-
-export interface SecretSource {
-  get(): Promise<string>;
-  refresh(): Promise<string>;
-}
+import type { SecretSource } from '#domain/ports';
 
 export interface SecretCacheOptions {
   readonly client: Pick<SecretsManagerClient, 'send'>;

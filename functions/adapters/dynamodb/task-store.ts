@@ -1,96 +1,14 @@
 /**
- * The task store: every task write is a single conditional DynamoDB request,
- * so state only moves forward even when updates race (no read-then-write).
+ * The task store (TaskStore, functions/domain/ports.ts) on DynamoDB: every
+ * task write is a single conditional request, so state only moves forward
+ * even when updates race (no read-then-write).
  */
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { guarded, isConditionFailure } from './dynamo';
-import { ExpectedOutcome } from './errors';
-import { OPEN_TASKS_INDEX } from './tables';
-import { STATUS_RANK, TERMINAL_RANK, type TaskItem, type TaskStatus } from './task';
-import type { UpstreamGeneration } from './upstream-response';
-
-/** An Idempotency-Key record, written in the same transaction as its task. */
-export interface IdempotencyRecord {
-  readonly pk: string;
-  readonly fingerprint: string;
-  readonly task_id: string;
-  readonly created_at: number;
-  readonly expires_at: number;
-}
-
-export class IdempotencyKeyTaken extends ExpectedOutcome {
-  override readonly name = 'IdempotencyKeyTaken';
-  constructor(readonly record: IdempotencyRecord | undefined) {
-    super('Idempotency-Key already used');
-  }
-}
-
-/** A forward move of a task. Fields left undefined are not touched. */
-export interface TaskUpdate {
-  readonly status: TaskStatus;
-  readonly at: number;
-  readonly upstreamId?: string;
-  readonly upstreamState?: string;
-  readonly videoUrl?: string;
-  readonly videoRawUrl?: string;
-  readonly thumbnailUrl?: string;
-  readonly lastFrameUrl?: string;
-  readonly failureReason?: string;
-  /** When the reconciler should next look at the task, if it stays open. */
-  readonly checkAfter?: number;
-  /** Apply only while the task still has this status (a failed submission must not fail a task a callback moved on). */
-  readonly onlyFrom?: TaskStatus;
-}
-
-/** An open task as the sparse open-task index projects it. */
-export interface OpenTask {
-  readonly task_id: string;
-  readonly task_status: TaskStatus;
-  readonly upstream_id?: string;
-  readonly owner_id: string;
-  readonly created_at: number;
-  readonly deadline_at: number;
-  readonly check_after: number;
-}
-
-/** The forward move an upstream report asks for (submission answer, callback, reconciler look-up). */
-export function updateFromGeneration(generation: UpstreamGeneration & { status: TaskStatus }, at: number): TaskUpdate {
-  return {
-    status: generation.status,
-    at,
-    upstreamId: generation.id,
-    upstreamState: generation.rawState,
-    videoUrl: generation.videoUrl,
-    videoRawUrl: generation.videoRawUrl,
-    thumbnailUrl: generation.thumbnailUrl,
-    lastFrameUrl: generation.lastFrameUrl,
-    failureReason: generation.status === 'failed' ? (generation.failureReason ?? 'the upstream reported a failure without a reason') : undefined,
-  };
-}
-
-export type AdvanceResult =
-  | { readonly applied: true; readonly task: TaskItem }
-  /** Not applied: the task is already at this rank or beyond, belongs to another upstream id, or does not exist. */
-  | { readonly applied: false; readonly task: TaskItem | undefined };
-
-export interface TaskStore {
-  get(taskId: string): Promise<TaskItem | undefined>;
-  /** Writes a new task; with a record, atomically claims its Idempotency-Key too. */
-  create(task: TaskItem, idempotency?: IdempotencyRecord): Promise<void>;
-  getIdempotencyRecord(pk: string): Promise<IdempotencyRecord | undefined>;
-  /** Frees a key whose request failed, so a retry may run again. */
-  releaseIdempotencyKey(pk: string, taskId: string): Promise<void>;
-  advance(taskId: string, update: TaskUpdate): Promise<AdvanceResult>;
-  /** Records the upstream id when nothing recorded one yet (a callback may have). */
-  attachUpstreamId(taskId: string, upstreamId: string, at: number): Promise<void>;
-  /** Keeps an upstream state the gateway does not know, without moving the task. */
-  recordUpstreamState(taskId: string, upstreamId: string, upstreamState: string, at: number): Promise<boolean>;
-  /** Open tasks of one index shard whose check is due, oldest check first. */
-  dueForCheck(shard: string, now: number, limit: number): Promise<OpenTask[]>;
-  /** Sets when the reconciler next looks at an open task (no-op once it is closed). */
-  deferCheck(taskId: string, checkAfter: number): Promise<void>;
-}
+import { IdempotencyKeyTaken, type AdvanceResult, type IdempotencyRecord, type OpenTask, type TaskStore } from '#domain/ports';
+import { STATUS_RANK, TERMINAL_RANK, type TaskItem, type TaskUpdate } from '#domain/task';
+import { OPEN_TASKS_INDEX } from '../../tables';
+import { guarded, isConditionFailure } from './document-client';
 
 export interface TaskStoreOptions {
   readonly client: DynamoDBDocumentClient;

@@ -1,7 +1,10 @@
 /**
- * The DynamoDB tables, defined once. The CDK stack (lib/tables.ts), the
- * local stack and the tests all build their tables from these definitions, so
- * a key or index can never differ between AWS and a developer's machine.
+ * The DynamoDB tables, defined once, by role. The CDK stack (lib/tables.ts),
+ * the local stack (lib/local/dynamodb-local.ts) and the tests all build their
+ * tables from these definitions, so a key or index can never differ between
+ * AWS and a developer's machine; the functions find each table's name in the
+ * environment variable its definition names. A new table is one entry in
+ * TABLES.
  */
 export type AttributeType = 'S' | 'N';
 
@@ -21,6 +24,8 @@ export interface IndexDefinition {
 export interface TableDefinition {
   /** Logical id in the CDK stack and suffix of the local table name. */
   readonly id: string;
+  /** The environment variable that carries the table's name to every function. */
+  readonly env: string;
   readonly partitionKey: KeyAttribute;
   readonly sortKey?: KeyAttribute;
   readonly timeToLiveAttribute?: string;
@@ -38,8 +43,9 @@ export const OPEN_TASK_SHARDS = 4;
  * One item per task. The stream of this table is a public contract: see
  * docs/stream-contract.md and functions/domain/task-record.ts.
  */
-export const tasksTable: TableDefinition = {
+const tasks: TableDefinition = {
   id: 'Tasks',
+  env: 'TASKS_TABLE',
   partitionKey: { name: 'task_id', type: 'S' },
   timeToLiveAttribute: 'expires_at',
   stream: 'NEW_AND_OLD_IMAGES',
@@ -56,15 +62,17 @@ export const tasksTable: TableDefinition = {
 };
 
 /** Clients (`client#<id>`) and their key hashes (`key#<sha256>`). */
-export const clientsTable: TableDefinition = {
+const clients: TableDefinition = {
   id: 'Clients',
+  env: 'CLIENTS_TABLE',
   partitionKey: { name: 'pk', type: 'S' },
   globalSecondaryIndexes: [],
 };
 
 /** Idempotency-Key records (`<client id>#<key>`), expired by TTL. */
-export const idempotencyTable: TableDefinition = {
+const idempotency: TableDefinition = {
   id: 'Idempotency',
+  env: 'IDEMPOTENCY_TABLE',
   partitionKey: { name: 'pk', type: 'S' },
   timeToLiveAttribute: 'expires_at',
   globalSecondaryIndexes: [],
@@ -74,12 +82,27 @@ export const idempotencyTable: TableDefinition = {
  * Every attempt to deliver a notification to a client's notify_hook, so the
  * client can see what was sent and how its hook answered. Expired by TTL.
  */
-export const deliveriesTable: TableDefinition = {
+const deliveries: TableDefinition = {
   id: 'Deliveries',
+  env: 'DELIVERIES_TABLE',
   partitionKey: { name: 'task_id', type: 'S' },
   sortKey: { name: 'attempt_id', type: 'S' },
   timeToLiveAttribute: 'expires_at',
   globalSecondaryIndexes: [],
 };
 
-export const allTables = [tasksTable, clientsTable, idempotencyTable, deliveriesTable] as const;
+/** Every table, by its role. */
+export const TABLES = { tasks, clients, idempotency, deliveries } as const satisfies Record<string, TableDefinition>;
+
+export type TableRole = keyof typeof TABLES;
+export const tableRoles = Object.keys(TABLES) as TableRole[];
+
+/** One name per table role: a stack's (or a test's) set of tables. */
+export type TableNames = Readonly<Record<TableRole, string>>;
+
+/** A table's name, from the environment variable its definition names. */
+export function tableNameFrom(env: NodeJS.ProcessEnv, role: TableRole): string {
+  const name = env[TABLES[role].env];
+  if (name === undefined || name === '') throw new Error(`environment variable ${TABLES[role].env} is required (the ${role} table's name)`);
+  return name;
+}

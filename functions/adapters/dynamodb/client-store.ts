@@ -5,27 +5,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { GetCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { newClientKey, newWebhookSecret, sha256Hex } from './credentials';
-import { guarded } from './dynamo';
-
-export interface Client {
-  readonly clientId: string;
-  readonly name: string;
-  readonly webhookSecret: string;
-  readonly createdAt: number;
-}
-
-/** What creating a client returns: the only time the key is seen. */
-export interface NewClient extends Client {
-  readonly apiKey: string;
-}
-
-export interface ClientStore {
-  create(name: string, options?: { apiKey?: string; webhookSecret?: string; at?: number }): Promise<NewClient>;
-  /** The client id owning this key, or undefined. */
-  clientIdForKey(apiKey: string): Promise<string | undefined>;
-  get(clientId: string): Promise<Client | undefined>;
-}
+import { newClientKey, newWebhookSecret, sha256Hex } from '#domain/credentials';
+import type { ClientStore, NewClient } from '#domain/ports';
+import { guarded } from './document-client';
 
 const clientPk = (clientId: string) => `client#${clientId}`;
 const keyPk = (apiKey: string) => `key#${sha256Hex(apiKey)}`;

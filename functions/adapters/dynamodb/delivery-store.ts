@@ -1,0 +1,26 @@
+/**
+ * Delivery attempts (DeliveryStore, functions/domain/ports.ts) on DynamoDB,
+ * for GET /luma/generations/{task_id}/deliveries.
+ */
+import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DeliveryStore, DeliveryView } from '#domain/ports';
+import { guarded } from './document-client';
+
+export function createDeliveryStore({ client, deliveriesTable }: { client: DynamoDBDocumentClient; deliveriesTable: string }): DeliveryStore {
+  return {
+    record: (attempt) => guarded(async () => void (await client.send(new PutCommand({ TableName: deliveriesTable, Item: attempt })))),
+    list: (taskId, limit) =>
+      guarded(async () => {
+        const { Items = [] } = await client.send(
+          new QueryCommand({
+            TableName: deliveriesTable,
+            KeyConditionExpression: 'task_id = :task',
+            ExpressionAttributeValues: { ':task': taskId },
+            ScanIndexForward: false,
+            Limit: limit,
+          }),
+        );
+        return Items.reverse().map(({ attempt_id: _id, expires_at: _ttl, ...view }) => view as DeliveryView);
+      }),
+  };
+}

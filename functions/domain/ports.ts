@@ -1,0 +1,186 @@
+/**
+ * What the domain needs from the outside world, as small interfaces (ports).
+ * The use cases (submit-generation, apply-callback, reconcile, notify) take
+ * them as arguments; functions/adapters implements them (DynamoDB, the
+ * upstream's HTTP API, Secrets Manager, HTTPS delivery to hooks) and
+ * functions/wiring.ts plugs the adapters in. Tests pass real adapters
+ * against DynamoDB Local and loopback servers, or small fakes to force faults.
+ */
+import { ExpectedOutcome } from './errors';
+import type { GenerationRequest } from './generation-request';
+import type { HookPolicy } from './hook-url';
+import type { TaskItem, TaskStatus, TaskUpdate } from './task';
+
+// --- logging ---------------------------------------------------------------------------------------
+
+/** What the domain needs of a logger; Powertools' Logger satisfies it, tests pass a silent one. */
+export interface LogSink {
+  info(message: string, ...extra: Record<string, unknown>[]): void;
+  warn(message: string, ...extra: Record<string, unknown>[]): void;
+  error(message: string, ...extra: Record<string, unknown>[]): void;
+}
+
+export const silentLog: LogSink = { info: () => {}, warn: () => {}, error: () => {} };
+
+// --- tasks -----------------------------------------------------------------------------------------
+
+/** An Idempotency-Key record, written in the same transaction as its task. */
+export interface IdempotencyRecord {
+  readonly pk: string;
+  readonly fingerprint: string;
+  readonly task_id: string;
+  readonly created_at: number;
+  readonly expires_at: number;
+}
+
+/** Thrown by TaskStore.create when the Idempotency-Key is already held (by `record`, if it is still there). */
+export class IdempotencyKeyTaken extends ExpectedOutcome {
+  override readonly name = 'IdempotencyKeyTaken';
+  constructor(readonly record: IdempotencyRecord | undefined) {
+    super('Idempotency-Key already used');
+  }
+}
+
+/** An open task as the sparse open-task index projects it. */
+export interface OpenTask {
+  readonly task_id: string;
+  readonly task_status: TaskStatus;
+  readonly upstream_id?: string;
+  readonly owner_id: string;
+  readonly created_at: number;
+  readonly deadline_at: number;
+  readonly check_after: number;
+}
+
+export type AdvanceResult =
+  | { readonly applied: true; readonly task: TaskItem }
+  /** Not applied: the task is already at this rank or beyond, belongs to another upstream id, or does not exist. */
+  | { readonly applied: false; readonly task: TaskItem | undefined };
+
+/** Every task write is one conditional request: state only moves forward, even when updates race. */
+export interface TaskStore {
+  get(taskId: string): Promise<TaskItem | undefined>;
+  /** Writes a new task; with a record, atomically claims its Idempotency-Key too. */
+  create(task: TaskItem, idempotency?: IdempotencyRecord): Promise<void>;
+  getIdempotencyRecord(pk: string): Promise<IdempotencyRecord | undefined>;
+  /** Frees a key whose request failed, so a retry may run again. */
+  releaseIdempotencyKey(pk: string, taskId: string): Promise<void>;
+  advance(taskId: string, update: TaskUpdate): Promise<AdvanceResult>;
+  /** Records the upstream id when nothing recorded one yet (a callback may have). */
+  attachUpstreamId(taskId: string, upstreamId: string, at: number): Promise<void>;
+  /** Keeps an upstream state the gateway does not know, without moving the task. */
+  recordUpstreamState(taskId: string, upstreamId: string, upstreamState: string, at: number): Promise<boolean>;
+  /** Open tasks of one index shard whose check is due, oldest check first. */
+  dueForCheck(shard: string, now: number, limit: number): Promise<OpenTask[]>;
+  /** Sets when the reconciler next looks at an open task (no-op once it is closed). */
+  deferCheck(taskId: string, checkAfter: number): Promise<void>;
+}
+
+// --- clients ---------------------------------------------------------------------------------------
+
+export interface Client {
+  readonly clientId: string;
+  readonly name: string;
+  readonly webhookSecret: string;
+  readonly createdAt: number;
+}
+
+/** What creating a client returns: the only time the key is seen. */
+export interface NewClient extends Client {
+  readonly apiKey: string;
+}
+
+export interface ClientStore {
+  create(name: string, options?: { apiKey?: string; webhookSecret?: string; at?: number }): Promise<NewClient>;
+  /** The client id owning this key, or undefined. */
+  clientIdForKey(apiKey: string): Promise<string | undefined>;
+  get(clientId: string): Promise<Client | undefined>;
+}
+
+// --- notifications ---------------------------------------------------------------------------------
+
+export interface DeliveryAttempt {
+  readonly task_id: string;
+  /** Sorts attempts in time order: `<attempted_at ms>#<webhook id>#<attempt>`. */
+  readonly attempt_id: string;
+  readonly webhook_id: string;
+  readonly task_status: TaskStatus;
+  readonly attempt: number;
+  readonly attempted_at: number;
+  readonly outcome: 'delivered' | 'failed' | 'refused';
+  readonly http_status?: number;
+  readonly error?: string;
+  readonly duration_ms: number;
+  readonly expires_at: number;
+}
+
+/** What a client sees of an attempt. */
+export type DeliveryView = Omit<DeliveryAttempt, 'attempt_id' | 'expires_at'>;
+
+/** Every notification attempt, so a client can see what was sent to its hook and how the hook answered. */
+export interface DeliveryStore {
+  record(attempt: DeliveryAttempt): Promise<void>;
+  /** The latest attempts of a task, oldest first. */
+  list(taskId: string, limit: number): Promise<DeliveryView[]>;
+}
+
+export type DeliveryOutcome =
+  | { readonly outcome: 'delivered'; readonly httpStatus: number; readonly durationMs: number }
+  /** Worth retrying: the hook failed, timed out or answered an error. */
+  | { readonly outcome: 'failed'; readonly httpStatus?: number; readonly error: string; readonly durationMs: number }
+  /** Never retried: the hook points somewhere the gateway must not go. */
+  | { readonly outcome: 'refused'; readonly error: string; readonly durationMs: number };
+
+export interface DeliveryRequest {
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+  readonly timeoutMs: number;
+  readonly policy: HookPolicy;
+  /** Resolves a host name to its addresses (tests pass a fixed resolver). */
+  readonly resolve?: (host: string) => Promise<{ address: string; family: number }[]>;
+}
+
+/** Sends one notification to a client's hook; never throws (every failure is an outcome). */
+export type HookSender = (request: DeliveryRequest) => Promise<DeliveryOutcome>;
+
+// --- the upstream ----------------------------------------------------------------------------------
+
+/** What the upstream receives for a submission: the client's request, with the gateway's own callback URL as notify_hook. */
+export type UpstreamSubmission = Omit<GenerationRequest, 'notify_hook'> & { readonly notify_hook: string };
+
+/** What the upstream reported of a generation, in either of its shapes, normalised. */
+export interface UpstreamGeneration {
+  /** The upstream's generation id. */
+  readonly id: string;
+  /** The state as the upstream spelled it. */
+  readonly rawState?: string;
+  /**
+   * The gateway status it maps onto; undefined for an unknown spelling.
+   * `completed` without a video URL is reported as `processing`: not final.
+   */
+  readonly status?: TaskStatus;
+  readonly videoUrl?: string;
+  readonly videoRawUrl?: string;
+  readonly thumbnailUrl?: string;
+  readonly lastFrameUrl?: string;
+  readonly failureReason?: string;
+  /** Unix seconds. */
+  readonly updatedAt?: number;
+}
+
+/** A report from the upstream (answer or callback body), read: a generation, or what was wrong with it. */
+export type UpstreamReport = { ok: true; generation: UpstreamGeneration } | { ok: false; problem: string };
+
+/** The upstream video API. Failures are DomainErrors (UpstreamError when the upstream answered an error). */
+export interface UpstreamClient {
+  /** Extends `parentUpstreamId`, or creates a new video when it is undefined. */
+  submit(parentUpstreamId: string | undefined, submission: UpstreamSubmission): Promise<UpstreamGeneration>;
+  getGeneration(upstreamId: string): Promise<UpstreamGeneration>;
+}
+
+/** A secret read from somewhere (Secrets Manager), cached; refresh() reads it again at once. */
+export interface SecretSource {
+  get(): Promise<string>;
+  refresh(): Promise<string>;
+}

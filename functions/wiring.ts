@@ -1,0 +1,122 @@
+/**
+ * Where the adapters are plugged into the domain. Each builder runs once per
+ * container, on the first request that needs it, from the settings the
+ * function's environment carries (functions/settings.ts) and the table names
+ * (functions/tables.ts).
+ *
+ * Every builder is marked pure: esbuild then drops the ones a handler does
+ * not call, and with them the clients only they import (the authorizer, say,
+ * carries no Secrets Manager client). test/budgets holds that.
+ */
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { createClientStore } from '#adapters/dynamodb/client-store';
+import { createDeliveryStore } from '#adapters/dynamodb/delivery-store';
+import { documentClient } from '#adapters/dynamodb/document-client';
+import { createTaskStore } from '#adapters/dynamodb/task-store';
+import { deliverToHook } from '#adapters/hook-delivery';
+import { logger } from '#adapters/logger';
+import { createSecretCache } from '#adapters/secret-cache';
+import { createUpstreamClient } from '#adapters/upstream/http-client';
+import type { CallbackDeps } from '#domain/apply-callback';
+import { generationRequestSchema } from '#domain/generation-request';
+import type { HookPolicy } from '#domain/hook-url';
+import type { NotifyDeps } from '#domain/notify';
+import type { ReconcileDeps } from '#domain/reconcile';
+import type { Lifecycle, SubmitDeps } from '#domain/submit-generation';
+import { readSettings } from './settings';
+import { tableNameFrom, type TableRole } from './tables';
+
+export function once<T>(build: () => T): () => T {
+  let value: T | undefined;
+  let built = false;
+  return () => {
+    if (!built) {
+      value = build();
+      built = true;
+    }
+    return value as T;
+  };
+}
+
+export const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+export const settings = /* @__PURE__ */ once(() => readSettings(process.env));
+
+const tableName = (role: TableRole) => tableNameFrom(process.env, role);
+
+export const taskStore = /* @__PURE__ */ once(() =>
+  createTaskStore({ client: documentClient(), tasksTable: tableName('tasks'), idempotencyTable: tableName('idempotency') }),
+);
+
+export const clientStore = /* @__PURE__ */ once(() => createClientStore({ client: documentClient(), clientsTable: tableName('clients') }));
+
+export const deliveryStore = /* @__PURE__ */ once(() => createDeliveryStore({ client: documentClient(), deliveriesTable: tableName('deliveries') }));
+
+/** Only the local stack lets hooks use plain http on loopback; the deployed stack never sets it. */
+export const hookPolicy = /* @__PURE__ */ once((): HookPolicy => ({ allowLoopbackHttp: settings().allowLoopbackHooks }));
+
+export const lifecycle = /* @__PURE__ */ once(
+  (): Lifecycle => ({
+    reconcileAfterSeconds: settings().reconcileAfterSeconds,
+    deadlineSeconds: settings().taskDeadlineSeconds,
+    retentionDays: settings().taskRetentionDays,
+  }),
+);
+
+export const upstream = /* @__PURE__ */ once(() =>
+  createUpstreamClient({
+    baseUrl: settings().upstreamBaseUrl,
+    timeoutMs: settings().upstreamTimeoutMs,
+    apiKey: createSecretCache({
+      client: new SecretsManagerClient({}),
+      secretId: settings().upstreamSecretId,
+      ttlMs: settings().secretCacheTtlSeconds * 1000,
+    }),
+  }),
+);
+
+/** The body schema of extend and create, with this stack's hook policy. */
+export const requestSchema = /* @__PURE__ */ once(() => generationRequestSchema(hookPolicy()));
+
+export const submitDeps = /* @__PURE__ */ once(
+  (): SubmitDeps => ({
+    tasks: taskStore(),
+    upstream: upstream(),
+    callbackBaseUrl: settings().callbackBaseUrl,
+    lifecycle: lifecycle(),
+    now: nowSeconds,
+    log: logger,
+  }),
+);
+
+export const callbackDeps = /* @__PURE__ */ once((): CallbackDeps => ({ tasks: taskStore(), now: nowSeconds, log: logger }));
+
+/** The reconciler's dependencies but its time budget, which comes from each invocation. */
+export const reconcileDeps = /* @__PURE__ */ once(
+  (): Omit<ReconcileDeps, 'remainingMs'> => ({
+    tasks: taskStore(),
+    upstream: upstream(),
+    now: nowSeconds,
+    log: logger,
+    recheckAfterSeconds: settings().reconcileAfterSeconds,
+    maxTasksPerRun: settings().reconcileMaxTasks,
+    concurrency: 4,
+    // An upstream call may take its whole timeout; keep room for the writes after it.
+    taskBudgetMs: settings().upstreamTimeoutMs + 3_000,
+  }),
+);
+
+/** The notifier's dependencies but its time budget, which comes from each invocation. */
+export const notifyDeps = /* @__PURE__ */ once(
+  (): Omit<NotifyDeps, 'remainingMs'> => ({
+    clients: clientStore(),
+    deliveries: deliveryStore(),
+    policy: hookPolicy(),
+    log: logger,
+    nowMs: Date.now,
+    retryDelaysMs: settings().notifyRetryDelaysMs,
+    timeoutMs: settings().notifyTimeoutMs,
+    retentionDays: settings().taskRetentionDays,
+    deliver: deliverToHook,
+  }),
+);
