@@ -1,8 +1,10 @@
 /**
  * Delivers one notification to a client's hook, defending against SSRF at
- * delivery time: the host is resolved, every address must be public, and
- * the connection goes to the address that was checked (no second lookup a
- * rebinding DNS could answer differently). Redirects are never followed.
+ * delivery time: the host is resolved, every address must be public (the
+ * submission rule's isPublicAddress, so IPv6 forms embedding a private IPv4,
+ * 6to4 and Teredo are refused here too), and the connection goes to the
+ * address that was checked (no second lookup a rebinding DNS could answer
+ * differently). Redirects are never followed.
  */
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { request as httpRequest, type RequestOptions } from 'node:http';

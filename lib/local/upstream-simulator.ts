@@ -20,10 +20,30 @@
  * `POST /_sim/faults`): latencyMs, errorRate + errorStatus (the upstream's
  * real error bodies), hang, resetConnection, shape, outcome ('never' = stays
  * processing), and callback faults: dropRate, duplicate, reorder, delayMs.
+ * These request faults hit any request before it is looked at, so nothing
+ * is created.
+ *
+ * Faults that lose the answer to a submission the upstream DID accept (the
+ * generation is created, progresses by its steps and calls back as usual;
+ * only the HTTP answer is lost), each drawn with `afterAcceptRate`:
+ *   afterAccept 'hang'   the answer is never sent (the caller times out);
+ *   afterAccept 'reset'  the connection is destroyed instead of answering;
+ *   afterAccept '5xx'    answered `afterAcceptStatus` (500-599) with the
+ *                        upstream's real error body for it.
+ * And a refusal in a 200, as aggregators answer: `errorEnvelope` {code,
+ * message} (null = off), drawn with `errorEnvelopeRate`, answers HTTP 200
+ * {"code": <code>, "message": <message>, "data": null} and creates nothing.
+ * Both apply to submissions only (POST extend and create, with a valid key
+ * and body; the envelope wins when both are drawn); GET is answered as
+ * usual, so a generation accepted behind a lost answer can still be read.
+ * Every request's record says which fault applied (`fault`) and which
+ * generation it created (`generationId`); createdGenerations() (GET
+ * /_sim/generations) and submissions() count what was created and POSTed.
  * Random choices use a seeded generator, so runs repeat.
  *
  * Control endpoints (never faulted): GET|POST /_sim/faults, GET /_sim/requests,
- * GET /_sim/callbacks, POST /_sim/reset, POST /_sim/api-key {"apiKey"}.
+ * GET /_sim/callbacks, GET /_sim/generations, POST /_sim/reset,
+ * POST /_sim/api-key {"apiKey"}.
  * What is recorded never includes the Authorization value (only whether it
  * was valid), and nothing is logged.
  */
@@ -35,6 +55,14 @@ import { BodyTooLargeError, closeServer, discardRest, listen, LOOPBACK, readBody
 export type UpstreamShape = 'raw' | 'wrapped';
 export type SimulatedOutcome = 'completed' | 'failed' | 'never';
 export type SimulatedState = 'pending' | 'processing' | 'completed' | 'failed';
+/** How the answer to an accepted submission is lost ('none': answered as usual). */
+export type AfterAcceptFault = 'none' | 'hang' | 'reset' | '5xx';
+
+/** An aggregator's refusal in an HTTP 200: {"code": code, "message": message, "data": null}. */
+export interface ErrorEnvelope {
+  readonly code: number;
+  readonly message: string;
+}
 
 export interface CallbackFaults {
   /** Probability (0..1) that a callback is lost. */
@@ -65,10 +93,27 @@ export interface SimulatorSettings {
   readonly resetConnection: boolean;
   /** Reason given when the outcome is 'failed'. */
   readonly failureReason: string;
+  /** Submissions only: accept (create the generation), then lose the answer this way. */
+  readonly afterAccept: AfterAcceptFault;
+  /** The status answered by afterAccept '5xx' (500-599). */
+  readonly afterAcceptStatus: number;
+  /** Probability (0..1) that afterAccept applies to a submission. */
+  readonly afterAcceptRate: number;
+  /** Submissions only: refuse in an HTTP 200 with this envelope, creating nothing (null = off). */
+  readonly errorEnvelope: ErrorEnvelope | null;
+  /** Probability (0..1) that errorEnvelope applies to a submission. */
+  readonly errorEnvelopeRate: number;
   readonly callbacks: CallbackFaults;
 }
 
-export type SimulatorPatch = Partial<Omit<SimulatorSettings, 'callbacks'>> & { callbacks?: Partial<CallbackFaults> };
+export type SimulatorPatch = Partial<Omit<SimulatorSettings, 'callbacks' | 'errorEnvelope'>> & {
+  callbacks?: Partial<CallbackFaults>;
+  /** Missing fields take the defaults (1001, 'insufficient balance'); null turns it off. */
+  errorEnvelope?: Partial<ErrorEnvelope> | null;
+};
+
+/** What the recorded request says was done to it. */
+export type RequestFault = 'latency' | 'error' | 'hang' | 'reset' | 'accept-hang' | 'accept-reset' | 'accept-5xx' | 'error-envelope';
 
 export interface SimulatorOptions extends SimulatorPatch {
   /** The key the simulator expects as `Authorization: Bearer <key>`; random by default. */
@@ -99,10 +144,12 @@ export interface RecordedRequest {
   readonly authValid: boolean;
   /** The JSON body, or the text when it is not JSON (truncated), or undefined. */
   readonly body: unknown;
-  /** The fault applied, if any. */
-  fault?: 'latency' | 'error' | 'hang' | 'reset';
-  /** The status answered (undefined for hang and reset). */
+  /** The fault applied, if any (the last one: a latency followed by a hang records 'hang'). */
+  fault?: RequestFault;
+  /** The status answered (undefined for hang and reset, including after an accept). */
   status?: number;
+  /** The generation this submission created, whether or not its answer was sent. */
+  generationId?: string;
 }
 
 export interface CallbackDelivery {
@@ -125,6 +172,10 @@ export interface GenerationSnapshot {
   readonly state: SimulatedState;
   readonly parentId?: string;
   readonly notifyHook?: string;
+  /** When the submission created it (ms). */
+  readonly createdAt: number;
+  /** How its submission's answer was lost, if it was ('none': answered). */
+  readonly afterAccept: AfterAcceptFault;
 }
 
 export interface UpstreamSimulator {
@@ -139,6 +190,10 @@ export interface UpstreamSimulator {
   /** Changes the expected key (simulates a rotation at the upstream). */
   setApiKey(apiKey: string): void;
   generation(id: string): GenerationSnapshot | undefined;
+  /** Every generation created by a submission since the start or the last reset, oldest first (not the seed generation). */
+  createdGenerations(): GenerationSnapshot[];
+  /** Every submission received (POST extend or create), whatever its outcome, oldest first. */
+  submissions(): RecordedRequest[];
   /** Forgets requests, callbacks and generations, cancels pending steps, restores the construction settings. */
   reset(): void;
   /** Resolves when `count` callbacks matching `filter` have finished (delivered, failed, dropped or refused). */
@@ -162,6 +217,11 @@ export const DEFAULT_SETTINGS: SimulatorSettings = {
   hang: false,
   resetConnection: false,
   failureReason: 'Advanced moderation failed',
+  afterAccept: 'none',
+  afterAcceptStatus: 500,
+  afterAcceptRate: 1,
+  errorEnvelope: null,
+  errorEnvelopeRate: 1,
   callbacks: { dropRate: 0, duplicate: false, reorder: false, delayMs: 0 },
 };
 
@@ -180,6 +240,15 @@ export function seededRandom(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+function snapshot(g: Generation): GenerationSnapshot {
+  return { id: g.id, prompt: g.prompt, state: g.state, parentId: g.parentId, notifyHook: g.notifyHook, createdAt: g.createdAt, afterAccept: g.afterAccept };
+}
+
+const SUBMISSION_PATH = /^\/luma\/generations(?:\/[^/]+\/extend)?$/;
+const isSubmission = (r: RecordedRequest) => r.method === 'POST' && SUBMISSION_PATH.test(r.path);
+
+const withoutToken = (url: string) => url.replace(/\/luma\/callbacks\/[^/?#]+/, '/luma/callbacks/{token}');
 
 function isLoopbackHost(hostname: string): boolean {
   const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
@@ -221,6 +290,22 @@ export function errorAnswer(status: number, retryAfterSeconds: number): { status
   }
 }
 
+const AFTER_ACCEPT_FAULTS: readonly AfterAcceptFault[] = ['none', 'hang', 'reset', '5xx'];
+const DEFAULT_ERROR_ENVELOPE: ErrorEnvelope = { code: 1001, message: 'insufficient balance' };
+
+const isServerErrorStatus = (value: unknown) => typeof value === 'number' && Number.isInteger(value) && value >= 500 && value <= 599;
+
+function checkErrorEnvelope(value: unknown): void {
+  if (value === undefined || value === null) return;
+  if (typeof value !== 'object' || Array.isArray(value)) throw new Error('errorEnvelope must be {"code", "message"} or null');
+  const { code, message, ...rest } = value as Record<string, unknown>;
+  const unknown = Object.keys(rest);
+  if (unknown.length > 0) throw new Error(`unknown errorEnvelope setting ${unknown[0]}; known: code, message`);
+  // A zero code is the wrapped shape's success: an envelope must refuse.
+  if (code !== undefined && (typeof code !== 'number' || !Number.isInteger(code) || code === 0)) throw new Error('errorEnvelope.code must be a non-zero integer');
+  if (message !== undefined && typeof message !== 'string') throw new Error('errorEnvelope.message must be a string');
+}
+
 function checkPatch(patch: unknown): SimulatorPatch {
   if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) throw new Error('faults must be a JSON object');
   const p = patch as Record<string, unknown>;
@@ -247,6 +332,13 @@ function checkPatch(patch: unknown): SimulatorPatch {
   bool('hang', p.hang);
   bool('resetConnection', p.resetConnection);
   if (p.failureReason !== undefined && typeof p.failureReason !== 'string') throw new Error('failureReason must be a string');
+  if (p.afterAccept !== undefined && !AFTER_ACCEPT_FAULTS.includes(p.afterAccept as AfterAcceptFault)) {
+    throw new Error(`afterAccept must be one of ${AFTER_ACCEPT_FAULTS.map((f) => `'${f}'`).join(', ')}`);
+  }
+  if (p.afterAcceptStatus !== undefined && !isServerErrorStatus(p.afterAcceptStatus)) throw new Error('afterAcceptStatus must be an HTTP server error status (500-599)');
+  rate('afterAcceptRate', p.afterAcceptRate);
+  checkErrorEnvelope(p.errorEnvelope);
+  rate('errorEnvelopeRate', p.errorEnvelopeRate);
   if (p.callbacks !== undefined) {
     if (p.callbacks === null || typeof p.callbacks !== 'object' || Array.isArray(p.callbacks)) throw new Error('callbacks must be a JSON object');
     const c = p.callbacks as Record<string, unknown>;
@@ -261,9 +353,22 @@ function checkPatch(patch: unknown): SimulatorPatch {
 }
 
 function merge(settings: SimulatorSettings, patch: SimulatorPatch): SimulatorSettings {
-  const { callbacks, ...rest } = checkPatch(patch);
+  const { callbacks, errorEnvelope, ...rest } = checkPatch(patch);
   const defined = <T extends object>(object: T) => Object.fromEntries(Object.entries(object).filter(([, v]) => v !== undefined)) as Partial<T>;
-  return { ...settings, ...defined(rest), callbacks: { ...settings.callbacks, ...defined(callbacks ?? {}) } };
+  return {
+    ...settings,
+    ...defined(rest),
+    errorEnvelope: mergeErrorEnvelope(settings.errorEnvelope, errorEnvelope),
+    callbacks: { ...settings.callbacks, ...defined(callbacks ?? {}) },
+  };
+}
+
+/** undefined keeps the current envelope, null turns it off, a partial one fills in from the current or the default. */
+function mergeErrorEnvelope(current: ErrorEnvelope | null, patch: Partial<ErrorEnvelope> | null | undefined): ErrorEnvelope | null {
+  if (patch === undefined) return current;
+  if (patch === null) return null;
+  const base = current ?? DEFAULT_ERROR_ENVELOPE;
+  return { code: patch.code ?? base.code, message: patch.message ?? base.message };
 }
 
 interface Generation {
@@ -276,6 +381,8 @@ interface Generation {
   readonly notifyHook?: string;
   /** Settings as they were when the generation was submitted. */
   readonly settings: SimulatorSettings;
+  /** How its submission's answer was lost ('none': answered). */
+  readonly afterAccept: AfterAcceptFault;
   held: { state: SimulatedState; body: unknown }[];
 }
 
@@ -312,10 +419,14 @@ export async function startUpstreamSimulator(options: SimulatorOptions = {}): Pr
       updatedAt: at,
       state: 'completed',
       settings: initialSettings,
+      afterAccept: 'none',
       held: [],
     });
   };
   seedGeneration();
+
+  /** Whether a fault with this probability applies; draws only for a rate strictly between 0 and 1, so rates of 0 and 1 leave the other faults' sequence as it was. */
+  const drawn = (rate: number) => rate >= 1 || (rate > 0 && random() < rate);
 
   const later = (ms: number, run: () => void) => {
     const timer = setTimeout(() => {
@@ -534,17 +645,54 @@ export async function startUpstreamSimulator(options: SimulatorOptions = {}): Pr
     res.end(answer.body);
   };
 
+  /** The answer to an accepted submission, or the way it is lost (the generation exists and progresses either way). */
+  function answerAccepted(res: ServerResponse, entry: RecordedRequest, g: Generation): void {
+    switch (g.afterAccept) {
+      case 'none':
+        return reply(res, entry, 200, render(g, g.settings.shape, true));
+      case 'hang':
+        entry.fault = 'accept-hang';
+        return; // The socket stays open until the caller gives up (or stop()).
+      case 'reset':
+        entry.fault = 'accept-reset';
+        res.socket?.resetAndDestroy();
+        return;
+      case '5xx':
+        entry.fault = 'accept-5xx';
+        return replyError(res, entry, g.settings.afterAcceptStatus);
+    }
+  }
+
   function submit(res: ServerResponse, entry: RecordedRequest, parentId: string | undefined) {
     const body = entry.body as Record<string, unknown> | undefined;
     if (body === null || typeof body !== 'object' || Array.isArray(body) || typeof body.user_prompt !== 'string' || body.user_prompt.trim() === '') {
       return replyError(res, entry, 400);
     }
     if (parentId !== undefined && strictParents && !generations.has(parentId)) return replyError(res, entry, 404);
+    const current = settings;
+    // A refusal is decided before anything is created, as an aggregator checks the balance first.
+    if (current.errorEnvelope !== null && drawn(current.errorEnvelopeRate)) {
+      entry.fault = 'error-envelope';
+      return reply(res, entry, 200, { code: current.errorEnvelope.code, message: current.errorEnvelope.message, data: null });
+    }
+    const afterAccept = current.afterAccept !== 'none' && drawn(current.afterAcceptRate) ? current.afterAccept : 'none';
     const now = Date.now();
     const hook = typeof body.notify_hook === 'string' && body.notify_hook !== '' ? body.notify_hook : undefined;
-    const g: Generation = { id: randomUUID(), prompt: body.user_prompt, parentId, createdAt: now, updatedAt: now, state: 'pending', notifyHook: hook, settings, held: [] };
+    const g: Generation = {
+      id: randomUUID(),
+      prompt: body.user_prompt,
+      parentId,
+      createdAt: now,
+      updatedAt: now,
+      state: 'pending',
+      notifyHook: hook,
+      settings: current,
+      afterAccept,
+      held: [],
+    };
     generations.set(g.id, g);
-    reply(res, entry, 200, render(g, settings.shape, true));
+    entry.generationId = g.id;
+    answerAccepted(res, entry, g);
     progress(g);
   }
 
@@ -602,9 +750,10 @@ export async function startUpstreamSimulator(options: SimulatorOptions = {}): Pr
       if (path === '/_sim/faults' && req.method === 'GET') return sendJson(res, 200, settings);
       if (path === '/_sim/faults' && req.method === 'POST') return sendJson(res, 200, simulator.setFaults(await json()));
       if (path === '/_sim/requests' && req.method === 'GET') return sendJson(res, 200, requests);
-      if (path === '/_sim/callbacks' && req.method === 'GET') {
-        // Callback URLs hold the gateway's tokens: show only the path's shape.
-        return sendJson(res, 200, callbacks.map((d) => ({ ...d, url: d.url.replace(/\/luma\/callbacks\/[^/?#]+/, '/luma/callbacks/{token}') })));
+      // Callback URLs hold the gateway's tokens: show only the path's shape.
+      if (path === '/_sim/callbacks' && req.method === 'GET') return sendJson(res, 200, callbacks.map((d) => ({ ...d, url: withoutToken(d.url) })));
+      if (path === '/_sim/generations' && req.method === 'GET') {
+        return sendJson(res, 200, simulator.createdGenerations().map((g) => ({ ...g, notifyHook: g.notifyHook && withoutToken(g.notifyHook) })));
       }
       if (path === '/_sim/reset' && req.method === 'POST') {
         simulator.reset();
@@ -616,7 +765,7 @@ export async function startUpstreamSimulator(options: SimulatorOptions = {}): Pr
         simulator.setApiKey(body.apiKey);
         return sendJson(res, 200, { rotated: true });
       }
-      return sendJson(res, 404, { detail: 'unknown control endpoint: /_sim/faults, /_sim/requests, /_sim/callbacks, /_sim/reset, /_sim/api-key' });
+      return sendJson(res, 404, { detail: 'unknown control endpoint: /_sim/faults, /_sim/requests, /_sim/callbacks, /_sim/generations, /_sim/reset, /_sim/api-key' });
     } catch (error) {
       return sendJson(res, 400, { detail: (error as Error).message });
     }
@@ -653,8 +802,10 @@ export async function startUpstreamSimulator(options: SimulatorOptions = {}): Pr
     },
     generation: (id) => {
       const g = generations.get(id);
-      return g && { id: g.id, prompt: g.prompt, state: g.state, parentId: g.parentId, notifyHook: g.notifyHook };
+      return g && snapshot(g);
     },
+    createdGenerations: () => [...generations.values()].filter((g) => g.id !== SEED_GENERATION_ID).map(snapshot),
+    submissions: () => requests.filter(isSubmission),
     reset: () => {
       for (const timer of timers) clearTimeout(timer);
       timers.clear();

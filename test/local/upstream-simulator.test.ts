@@ -1,7 +1,8 @@
 /**
  * The upstream simulator over real loopback HTTP: shapes (checked against
  * the fixtures and the domain's parser), auth, validation, state progression
- * by callbacks, callback faults, request faults and the control endpoints.
+ * by callbacks, callback faults, request faults, faults that lose the answer
+ * to an accepted submission, and the control endpoints.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -305,6 +306,137 @@ describe('request faults', () => {
   });
 });
 
+describe('faults after acceptance (the generation exists, its answer is lost)', () => {
+  const states = () => hook.received.map((r) => r.body.state);
+  const submitWithHook = (signal?: AbortSignal) =>
+    fetch(`${sim.url}/luma/generations/${PARENT}/extend`, { method: 'POST', headers: auth, body: JSON.stringify({ user_prompt: 'add cat', notify_hook: hook.url }), signal });
+
+  /** The one generation created: it progressed to completed and its hook got every state, ending with the final one. */
+  async function expectAcceptedAndCalledBack(fault: string) {
+    await sim.idle();
+    const [request] = sim.submissions();
+    expect(request).toMatchObject({ fault, generationId: expect.any(String) });
+    const created = sim.createdGenerations();
+    expect(created.map((g) => g.id)).toEqual([request.generationId]);
+    expect(created[0]).toMatchObject({ state: 'completed', prompt: 'add cat', parentId: PARENT, afterAccept: fault.replace('accept-', '') });
+    expect(states()).toEqual(['pending', 'processing', 'completed']);
+    expect(hook.received.every((r) => r.body.id === request.generationId)).toBe(true);
+    expect(hook.received[2].body.video.url).toMatch(/\.mp4$/);
+    // GET is not faulted: the accepted generation can be read.
+    const read = await get(request.generationId!);
+    expect(read.status).toBe(200);
+    expect((await read.json() as any).state).toBe('completed');
+  }
+
+  test("afterAccept 'hang': the caller times out, the generation runs and calls back", async () => {
+    sim.setFaults({ afterAccept: 'hang' });
+    const answer = await submitWithHook(AbortSignal.timeout(300)).catch((error: Error) => error);
+    expect((answer as Error).name).toBe('TimeoutError');
+    expect(sim.submissions()[0].status).toBeUndefined();
+    await expectAcceptedAndCalledBack('accept-hang');
+  });
+
+  test("afterAccept 'reset': the connection is destroyed, the generation runs and calls back", async () => {
+    sim.setFaults({ afterAccept: 'reset' });
+    const answer = await submitWithHook().catch((error: Error) => error);
+    expect((answer as Error).name).toBe('TypeError'); // fetch failed
+    expect(((answer as Error).cause as NodeJS.ErrnoException).code).toBe('ECONNRESET');
+    expect(sim.submissions()[0].status).toBeUndefined();
+    await expectAcceptedAndCalledBack('accept-reset');
+  });
+
+  test("afterAccept '5xx': the upstream's panic body, the generation runs and calls back", async () => {
+    sim.setFaults({ afterAccept: '5xx' });
+    const answer = await submitWithHook();
+    expect(answer.status).toBe(500);
+    expect(await answer.json() as any).toEqual(fixture('error-500-panic.json'));
+    expect(sim.submissions()[0].status).toBe(500);
+    await expectAcceptedAndCalledBack('accept-5xx');
+  });
+
+  test("afterAccept '5xx' with afterAcceptStatus 503: the proxy's text body with Retry-After", async () => {
+    sim.setFaults({ afterAccept: '5xx', afterAcceptStatus: 503, retryAfterSeconds: 2 });
+    const answer = await submitWithHook();
+    expect(answer.status).toBe(503);
+    expect(answer.headers.get('retry-after')).toBe('2');
+    expect(await answer.text()).toMatch(/^upstream connect error/);
+    await expectAcceptedAndCalledBack('accept-5xx');
+  });
+
+  test('errorEnvelope: HTTP 200 with the refusal, nothing created, no callback', async () => {
+    sim.setFaults({ errorEnvelope: {} });
+    const answer = await submitWithHook();
+    expect(answer.status).toBe(200);
+    expect(await answer.json() as any).toEqual({ code: 1001, message: 'insufficient balance', data: null });
+
+    sim.setFaults({ errorEnvelope: { code: 4003, message: 'prompt rejected by moderation' }, afterAccept: 'hang' });
+    const custom = await submitWithHook(AbortSignal.timeout(2000)); // the envelope wins: no answer to lose
+    expect(await custom.json() as any).toEqual({ code: 4003, message: 'prompt rejected by moderation', data: null });
+
+    await sim.idle();
+    expect(sim.createdGenerations()).toEqual([]);
+    expect(hook.received).toHaveLength(0);
+    expect(sim.submissions().map((r) => [r.fault, r.status, r.generationId])).toEqual([
+      ['error-envelope', 200, undefined],
+      ['error-envelope', 200, undefined],
+    ]);
+    expect((await get(SEED_GENERATION_ID)).status).toBe(200); // GET is not refused
+
+    sim.setFaults({ errorEnvelope: null, afterAccept: 'none' });
+    expect((await submitWithHook()).status).toBe(200);
+    expect(sim.createdGenerations()).toHaveLength(1);
+  });
+
+  test('rates: about half lost, repeatably with the same seed; every submission accepted is counted once', async () => {
+    const run = async () => {
+      sim.reset();
+      sim.setFaults({ afterAccept: '5xx', afterAcceptRate: 0.5, outcome: 'never' });
+      const seen: number[] = [];
+      for (let i = 0; i < 10; i += 1) seen.push((await extend({ user_prompt: `p${i}` })).status);
+      return seen;
+    };
+    const first = await run();
+    expect(first.filter((s) => s === 500).length).toBeGreaterThan(1);
+    expect(first.filter((s) => s === 200).length).toBeGreaterThan(1);
+    expect(sim.submissions()).toHaveLength(10);
+    expect(sim.createdGenerations()).toHaveLength(10);
+    expect(sim.createdGenerations().map((g) => g.afterAccept === '5xx')).toEqual(first.map((s) => s === 500));
+    expect(await run()).toEqual(first);
+
+    sim.reset();
+    sim.setFaults({ errorEnvelope: {}, errorEnvelopeRate: 0.5, outcome: 'never' });
+    const bodies = [];
+    for (let i = 0; i < 10; i += 1) bodies.push(await (await extend({ user_prompt: `q${i}` })).json() as any);
+    const refused = bodies.filter((b) => b.code === 1001).length;
+    expect(refused).toBeGreaterThan(1);
+    expect(refused).toBeLessThan(10);
+    expect(sim.createdGenerations()).toHaveLength(10 - refused);
+  });
+
+  test('submissions() counts POSTs of both routes whatever their fault, not GETs; create is faulted too', async () => {
+    sim.setFaults({ afterAccept: 'reset', outcome: 'never' });
+    await fetch(`${sim.url}/luma/generations`, { method: 'POST', headers: auth, body: '{"user_prompt":"a dog"}' }).catch(() => undefined);
+    await extend({ user_prompt: 'x' }).catch(() => undefined);
+    await get(SEED_GENERATION_ID);
+    expect(sim.submissions().map((r) => [r.path, r.fault])).toEqual([
+      ['/luma/generations', 'accept-reset'],
+      [`/luma/generations/${PARENT}/extend`, 'accept-reset'],
+    ]);
+    expect(sim.createdGenerations().map((g) => g.parentId)).toEqual([undefined, PARENT]);
+    expect(sim.requests).toHaveLength(3);
+  });
+
+  test('before acceptance nothing is created: a bad body, a wrong key, or a request fault', async () => {
+    sim.setFaults({ afterAccept: 'hang' });
+    expect((await extend({ user_prompt: '' })).status).toBe(400);
+    expect((await extend({ user_prompt: 'x' }, { ...auth, Authorization: 'Bearer sk-wrong-key-000000000000' })).status).toBe(401);
+    sim.setFaults({ errorRate: 1, errorStatus: 502 });
+    expect((await extend({ user_prompt: 'x' })).status).toBe(502);
+    expect(sim.submissions().map((r) => r.fault)).toEqual([undefined, undefined, 'error']);
+    expect(sim.createdGenerations()).toEqual([]);
+  });
+});
+
 describe('control endpoints', () => {
   test('POST /_sim/faults changes settings; bad values are 400; GET /_sim/requests; POST /_sim/reset', async () => {
     const changed = await fetch(`${sim.url}/_sim/faults`, { method: 'POST', body: JSON.stringify({ shape: 'wrapped', callbacks: { duplicate: true, dropRate: 1 } }) });
@@ -312,7 +444,11 @@ describe('control endpoints', () => {
     expect(await changed.json() as any).toMatchObject({ shape: 'wrapped', callbacks: { duplicate: true, dropRate: 1, reorder: false } });
     expect(sim.settings.shape).toBe('wrapped');
 
-    for (const bad of [{ errorRate: 2 }, { shape: 'xml' }, { nope: 1 }, { callbacks: { dropRate: 'a' } }]) {
+    for (const bad of [
+      { errorRate: 2 }, { shape: 'xml' }, { nope: 1 }, { callbacks: { dropRate: 'a' } },
+      { afterAccept: 'drop' }, { afterAcceptStatus: 404 }, { afterAcceptRate: -1 },
+      { errorEnvelope: { code: 0 } }, { errorEnvelope: { code: 1001, extra: 1 } }, { errorEnvelope: 'balance' }, { errorEnvelopeRate: 1.5 },
+    ]) {
       const refused = await fetch(`${sim.url}/_sim/faults`, { method: 'POST', body: JSON.stringify(bad) });
       expect(refused.status).toBe(400);
       expect((await refused.json() as any).detail).toEqual(expect.any(String));
@@ -331,6 +467,20 @@ describe('control endpoints', () => {
     expect((await fetch(`${sim.url}/_sim/reset`, { method: 'POST' })).status).toBe(200);
     expect(sim.settings.shape).toBe('raw');
     expect(sim.requests).toHaveLength(0);
+  });
+
+  test('POST /_sim/faults sets the faults after acceptance; GET /_sim/generations lists what was created, without tokens', async () => {
+    const changed = await fetch(`${sim.url}/_sim/faults`, { method: 'POST', body: JSON.stringify({ afterAccept: '5xx', afterAcceptStatus: 502, errorEnvelope: { message: 'quota exceeded' }, errorEnvelopeRate: 0 }) });
+    expect(await changed.json() as any).toMatchObject({ afterAccept: '5xx', afterAcceptStatus: 502, afterAcceptRate: 1, errorEnvelope: { code: 1001, message: 'quota exceeded' }, errorEnvelopeRate: 0 });
+    const answer = await extend({ user_prompt: 'x', notify_hook: 'http://127.0.0.1:9/luma/callbacks/secret-token' });
+    expect(answer.status).toBe(502);
+    expect(answer.headers.get('content-type')).toBe('text/html');
+    const recorded = await (await fetch(`${sim.url}/_sim/requests`)).json() as any;
+    expect(recorded[0]).toMatchObject({ fault: 'accept-5xx', status: 502, generationId: expect.any(String) });
+    const listed = await (await fetch(`${sim.url}/_sim/generations`)).json() as any;
+    expect(listed).toEqual([expect.objectContaining({ id: recorded[0].generationId, afterAccept: '5xx', notifyHook: 'http://127.0.0.1:9/luma/callbacks/{token}' })]);
+    expect(JSON.stringify(listed)).not.toContain('secret-token');
+    await sim.idle();
   });
 
   test('POST /_sim/api-key rotates the expected key', async () => {

@@ -34,6 +34,35 @@ it.each([
   expect(hook.received).toHaveLength(0);
 });
 
+it.each([
+  ['6to4 embedding 169.254.169.254', '2002:a9fe:a9fe::'],
+  ['Teredo embedding 10.0.0.1 and 169.254.169.254', '2001:0:a00:1::5601:5601'],
+  ['NAT64 of 192.168.1.1', '64:ff9b::c0a8:101'],
+  ['local-use NAT64', '64:ff9b:1::808:808'],
+  ['IPv4-mapped 10.0.0.7', '::ffff:a00:7'],
+  ['IPv4-compatible 169.254.169.254', '::a9fe:a9fe'],
+])('never contacts a host that resolves to %s (%s), in either policy', async (_name, address) => {
+  const resolve = async () => [{ address, family: 6 }];
+  for (const policy of [deployed, local]) {
+    const result = await send(`https://hooks.example.test:${hook.port}/hook`, policy, resolve);
+    expect(result).toMatchObject({ outcome: 'refused', error: "the hook's host hooks.example.test resolves to a private, loopback, link-local or metadata address" });
+  }
+  expect(hook.received).toHaveLength(0);
+});
+
+it.each(['https://metadata.google.internal./h', 'https://localhost./h', 'https://LocalHost./h'])(
+  'refuses %s before any lookup (trailing dot normalised), even if its name resolved to a public address',
+  async (url) => {
+    let lookups = 0;
+    const resolve = async () => {
+      lookups += 1;
+      return [{ address: '93.184.216.34', family: 4 }];
+    };
+    expect(await send(url, deployed, resolve)).toMatchObject({ outcome: 'refused', error: 'notify_hook must not point at a private, loopback, link-local or metadata address' });
+    expect(lookups).toBe(0);
+  },
+);
+
 it('refuses a host when any of its addresses is private (DNS rebinding)', async () => {
   const resolve = async () => [{ address: '93.184.216.34', family: 4 }, { address: '127.0.0.1', family: 4 }];
   expect((await send(`https://hooks.example.test:${hook.port}/hook`, deployed, resolve)).outcome).toBe('refused');

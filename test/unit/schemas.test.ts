@@ -58,6 +58,52 @@ describe('generation request schema', () => {
   });
 });
 
+describe('image_url and image_end_url: the upstream fetches them from its network, so they obey the hook address rules', () => {
+  const NOT_PUBLIC = 'must not point at a private, loopback, link-local or metadata address';
+
+  it.each([
+    ['image_url', 'http://169.254.169.254/latest/meta-data/iam/security-credentials/'],
+    ['image_end_url', 'https://metadata.google.internal./computeMetadata/v1/'],
+    ['image_url', 'http://10.0.0.5/a.png'],
+    ['image_end_url', 'http://[::1]/a.png'],
+    ['image_url', 'https://[2002:a9fe:a9fe::]/a.png'],
+    ['image_end_url', 'https://[64:ff9b::c0a8:101]/a.png'],
+    ['image_url', 'https://[::ffff:172.16.0.1]/a.png'],
+    ['image_url', 'http://localhost./a.png'],
+    ['image_end_url', 'http://intranet/a.png'],
+  ])('refuses %s %s with a 400 message naming the field', (field, url) => {
+    expect(problem(deployed, { user_prompt: 'a', [field]: url })).toBe(`${field} ${NOT_PUBLIC}`);
+  });
+
+  it('refuses loopback images in the local stack too (only hooks may use loopback there)', () => {
+    expect(problem(local, { user_prompt: 'a', image_url: 'http://127.0.0.1:8080/a.png' })).toBe(`image_url ${NOT_PUBLIC}`);
+    expect(problem(local, { user_prompt: 'a', image_end_url: 'http://localhost:8080/a.png' })).toBe(`image_end_url ${NOT_PUBLIC}`);
+  });
+
+  it('names each field and what was wrong', () => {
+    expect(problem(deployed, { user_prompt: 'a', image_url: 'https://./a.png', image_end_url: 'a.png' })).toBe(
+      'image_url must name a host without empty labels, got "."; image_end_url must be an absolute http(s) URL or a data:image/...;base64, URL',
+    );
+    expect(problem(deployed, { user_prompt: 'a', image_url: 'https://user:pw@img.example.com/a.png' })).toBe('image_url must not contain credentials');
+  });
+
+  it('still accepts public http and https images (trailing dot included) and data images', () => {
+    const body = {
+      user_prompt: 'a',
+      image_url: 'http://img.example.com/a.png',
+      image_end_url: 'https://img.example.com./b.webp',
+    };
+    expect(problem(deployed, body)).toBeUndefined();
+    expect(problem(deployed, { user_prompt: 'a', image_url: 'https://8.8.8.8/a.png', image_end_url: 'data:image/jpeg;base64,/9j/4AAQ' })).toBeUndefined();
+    expect(problem(local, { user_prompt: 'a', image_url: 'data:image/gif;base64,R0lGODlhAQABAAAAACw=' })).toBeUndefined();
+  });
+
+  it('refuses a notify_hook with a trailing dot that names this machine or the metadata server', () => {
+    expect(problem(deployed, { user_prompt: 'a', notify_hook: 'https://localhost./' })).toBe(`notify_hook ${NOT_PUBLIC}`);
+    expect(problem(deployed, { user_prompt: 'a', notify_hook: 'https://metadata.google.internal./h' })).toBe(`notify_hook ${NOT_PUBLIC}`);
+  });
+});
+
 describe('path and header schemas', () => {
   it('requires a UUID task id', () => {
     expect(taskIdPathSchema.safeParse({ task_id: '4665a07c-7641-4809-a133-10786201bb56' }).success).toBe(true);
