@@ -8,16 +8,28 @@
  */
 import { createHash } from 'node:crypto';
 import * as z from 'zod/mini';
-import { hookUrlProblem, type HookPolicy } from './hook-url';
+import { hookUrlProblem, MAX_PUBLIC_URL_LENGTH, publicUrlProblem, type HookPolicy, type PublicUrlRules } from './hook-url';
 
 export const MAX_PROMPT_LENGTH = 4000;
-export const MAX_URL_LENGTH = 2048;
+export const MAX_URL_LENGTH = MAX_PUBLIC_URL_LENGTH;
 /** Base64 data URLs are bounded so a request fits Lambda's 6 MB payload limit. */
 export const MAX_DATA_URL_LENGTH = 2 * 1024 * 1024;
 export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const DATA_IMAGE_URL = /^data:image\/(png|jpe?g|webp|gif);base64,[A-Za-z0-9+/]+={0,2}$/;
+
+/**
+ * The upstream fetches an image URL from its own network, so it obeys a
+ * hook's address rules, except that plain http is fine. Loopback is refused
+ * even in the local stack (whose policy lets hooks use it): it would mean
+ * the upstream's own machine, and the simulator never fetches images.
+ */
+const IMAGE_URL_RULES: PublicUrlRules = {
+  allowHttp: true,
+  policy: { allowLoopbackHttp: false },
+  alternatives: 'or a data:image/...;base64, URL',
+};
 
 function imageUrlProblem(value: string): string | undefined {
   if (value.startsWith('data:')) {
@@ -26,13 +38,7 @@ function imageUrlProblem(value: string): string | undefined {
       ? undefined
       : 'must be an http(s) URL or a data:image/(png|jpeg|webp|gif);base64, URL';
   }
-  if (value.length > MAX_URL_LENGTH) return `must be at most ${MAX_URL_LENGTH} characters`;
-  try {
-    const url = new URL(value);
-    return url.protocol === 'https:' || url.protocol === 'http:' ? undefined : 'must be an http(s) URL or a data:image/...;base64, URL';
-  } catch {
-    return 'must be an http(s) URL or a data:image/...;base64, URL';
-  }
+  return publicUrlProblem(value, IMAGE_URL_RULES);
 }
 
 // Module-level schemas are built in pure-annotated calls, so a bundle that imports this module
