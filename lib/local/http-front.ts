@@ -496,7 +496,7 @@ export async function startHttpFront(options: HttpFrontOptions = {}): Promise<Ht
   // Requests that hang are bounded by the integration timeout, not by node's defaults.
   server.requestTimeout = 0;
   const sockets = trackSockets(server);
-  const port = await listen(server, options.port ?? 0, 'local HTTP front');
+  const port = await listen(server, options.port ?? 0, 'API (local HTTP front)', 'PORT');
 
   return {
     url: `http://${LOOPBACK}:${port}`,
