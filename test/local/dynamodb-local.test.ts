@@ -4,13 +4,13 @@
  * on 127.0.0.1 only, its telemetry is off, and a port something else holds
  * is refused with one line, never a Java stack trace.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import { dynamoDbLocalCommand, localDynamoClient, startDynamoDbLocal, type RunningDynamoDb } from '../../lib/local/dynamodb-local';
+import { dynamoDbLocalCommand, freePort, localDynamoClient, startDynamoDbLocal, type RunningDynamoDb } from '../../lib/local/dynamodb-local';
 import { PortInUseError } from '../../lib/local/net';
 import { portAnswers } from '../support/local-process';
 
@@ -113,6 +113,52 @@ describe('telemetry off', () => {
     expect(classLog).not.toMatch(/software\.amazon\.awssdk\.services\.cognitoidentity\./);
     expect(classLog).not.toMatch(/software\.amazon\.awssdk\.services\.pinpoint\.PinpointClient/);
   });
+});
+
+/** Resolves once the launcher's "listening on" line is on the process's stdout. */
+function listening(child: ChildProcess): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    child.stdout!.on('data', (chunk) => {
+      seen += chunk;
+      if (seen.includes('listening on 127.0.0.1:')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`exited (${code}) before listening`)));
+  });
+}
+
+const hasStrace = spawnSync('strace', ['-V']).status === 0;
+
+describe('no DNS', () => {
+  test('java resolves names from loopback.hosts only (jdk.net.hosts.file), never from the system resolver', () => {
+    const hostsFile = dynamo.process.spawnargs.find((arg) => arg.startsWith('-Djdk.net.hosts.file='))?.split('=')[1];
+    expect(hostsFile).toBeDefined();
+    const names = readFileSync(hostsFile!, 'utf8')
+      .split('\n')
+      .filter((line) => line.trim() !== '' && !line.startsWith('#'));
+    expect(names).toEqual(['127.0.0.1 localhost', '::1 localhost']);
+  });
+
+  // Skipped only where strace is not installed: the switches above are then what is checked.
+  (hasStrace ? test : test.skip)(
+    `under strace, from start to stop, java opens no resolver file and connects to no network address${hasStrace ? '' : ' (skipped: no strace on this machine)'}`,
+    async () => {
+      const log = join(classLogDir, 'strace.log');
+      const { command, args, spawnOptions } = await dynamoDbLocalCommand(await freePort());
+      // Every connect() fails by injection: even if this test were to fail, nothing would leave the machine.
+      const traced = spawn('strace', ['-f', '-qq', '-e', 'trace=connect,openat', '-e', 'inject=connect:error=ENETUNREACH', '-o', log, command, ...args], spawnOptions);
+      const exited = new Promise((resolve) => traced.once('exit', resolve));
+      traced.stderr!.resume();
+      await listening(traced);
+      traced.stdin!.end();
+      await exited;
+      const trace = readFileSync(log, 'utf8');
+      // The trace is real: it saw java open DynamoDB Local's jar.
+      expect(trace).toContain('DynamoDBLocal.jar');
+      expect(trace.split('\n').filter((line) => /sa_family=AF_INET6?\b/.test(line))).toEqual([]);
+      expect(trace.split('\n').filter((line) => /"\/etc\/(resolv\.conf|hosts)"/.test(line))).toEqual([]);
+    },
+  );
 });
 
 describe('a port something else holds', () => {
