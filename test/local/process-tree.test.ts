@@ -16,6 +16,7 @@ const AT_ONCE = 3;
 
 jest.setTimeout(120_000);
 
+/** The process the launch started (npm or tsx's CLI), the stack's node process, or the whole process group. */
 type Target = 'launcher' | 'node' | 'group';
 interface Case {
   readonly how: Launcher;
@@ -33,6 +34,8 @@ const cases: Case[] = [
   // tsx's CLI relays SIGINT and SIGTERM but dies of SIGHUP, leaving its node child behind.
   { how: 'tsx', signal: 'SIGHUP', target: 'launcher' },
   { how: 'tsx', signal: 'SIGTERM', target: 'launcher' },
+  { how: 'tsx', signal: 'SIGINT', target: 'group' },
+  { how: 'tsx', signal: 'SIGKILL', target: 'node' },
 ];
 
 /** A tiny semaphore: at most AT_ONCE stacks run together. */
@@ -85,8 +88,11 @@ function send(stack: RunningStack, target: Target, signal: NodeJS.Signals): void
   process.kill(pid, signal);
 }
 
+const recipient = ({ how, target }: Case) => (target === 'launcher' ? how : target === 'node' ? "the stack's node process" : 'the process group');
+const titled = cases.map((c) => ({ ...c, to: recipient(c) }));
+
 describe('stopping the local stack', () => {
-  test.concurrent.each(cases)('$how start, $signal to the $target: every process of the tree stops, every port is freed', ({ how, signal, target }) =>
+  test.concurrent.each(titled)('$how start, $signal to $to: every process of the tree stops, every port is freed', ({ how, signal, target }) =>
     slot(async () => {
       const stack = await startStack(how);
       expect(stack.ports.length).toBeGreaterThanOrEqual(4);
