@@ -2,20 +2,28 @@
  * `npm start`: the whole stack on this machine (lib/local/local-stack.ts).
  *
  * Environment (all optional):
- *   PORT                     API port (default 3000; 0 = any free port)
+ *   PORT                     API port (default 3000; 0 = any free port; refused when anything holds it)
  *   UPSTREAM_BASE_URL        a real upstream instead of the simulator (needs UPSTREAM_API_KEY)
  *   UPSTREAM_API_KEY         the upstream key (random for the simulator)
  *   LOCAL_CLIENT_KEY         the local client's API key (kept across restarts; generated when unset)
  *   LOCAL_WEBHOOK_SECRET     the local client's whsec_ signing secret (generated when unset)
  *   DYNAMODB_ENDPOINT        a running DynamoDB instead of starting DynamoDB Local
- *   DYNAMODB_LOCAL_PORT      port of the DynamoDB Local started (default 8000 when free)
+ *   DYNAMODB_LOCAL_PORT      port of the DynamoDB Local started (default 8000 when free, else any; 0 = any
+ *                            free port; when set, refused when anything holds it: no two stacks share one database)
  *   LOCAL_TABLE_PREFIX       table name prefix (default local_)
  *   RECONCILE_AFTER_SECONDS  seconds before an open task is checked upstream (default 30)
  *   TASK_DEADLINE_SECONDS    seconds before an unfinished task is failed
  *   UPSTREAM_TIMEOUT_MS, AUTHORIZER_CACHE_TTL_SECONDS, LOCAL_RECONCILE_EVERY_MS
  *   POWERTOOLS_LOG_LEVEL     handler log level (default WARN here)
  *   LOCAL_ACCESS_LOG=json    access log as JSON lines (default: one short line per request)
- * Ctrl-C stops everything, DynamoDB Local's java included.
+ * Stopping: SIGINT (Ctrl-C), SIGTERM or SIGHUP, sent to npm, to this node
+ * process or to the whole process group, stops everything: npm relays SIGINT
+ * and SIGTERM to this process (`npm start` execs node, so no shell sits in
+ * between), and when the process that started this one dies however it dies
+ * (npm on SIGHUP, a kill -9), a watchdog sees this process re-parented and
+ * stops the stack. DynamoDB Local's java exits when this process does, even
+ * on a kill -9 of it: its launcher watches a pipe from this process
+ * (lib/local/LoopbackDynamoDbLocal.java).
  */
 import type { ChildProcess } from 'node:child_process';
 import type { AccessLogEntry } from '../lib/local/http-front';
@@ -40,7 +48,7 @@ process.on('exit', () => {
 
 async function shutdown(signal: string): Promise<void> {
   if (stopping) {
-    // Ctrl-C reaches this process twice (from the terminal, and relayed by tsx): only a later one forces the exit.
+    // Ctrl-C reaches this process twice (from the terminal, and relayed by npm): only a later one forces the exit.
     if (Date.now() - firstSignalAt < 2000) return;
     console.error(`\n${signal} again: exiting now`);
     process.exit(1);
@@ -63,6 +71,16 @@ async function shutdown(signal: string): Promise<void> {
 process.on('SIGINT', () => void shutdown('SIGINT'));
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
 process.on('SIGHUP', () => void shutdown('SIGHUP'));
+
+// The watchdog: a process whose parent dies is re-parented (to init or a subreaper), so process.ppid changes.
+// This covers what no signal handler can: npm killed by SIGHUP (which it does not relay) or by kill -9.
+const parentAtStart = process.ppid;
+const parentWatch = setInterval(() => {
+  if (process.ppid === parentAtStart) return;
+  clearInterval(parentWatch);
+  void shutdown(`the parent process (${parentAtStart}) exited`);
+}, 250);
+parentWatch.unref();
 for (const event of ['uncaughtException', 'unhandledRejection'] as const) {
   process.on(event, (error: unknown) => {
     console.error(`local stack: ${event}: ${(error as Error)?.message ?? String(error)}`);

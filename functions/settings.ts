@@ -195,7 +195,11 @@ export const SETTINGS = {
   }),
 
   // --- the local stack (npm start) ----------------------------------------------------------------
-  port: setting(integer({ min: 0, max: 65_535 }), { env: 'PORT', local: { default: 3000 }, description: "the API's port (0: any free port)" }),
+  port: setting(integer({ min: 0, max: 65_535 }), {
+    env: 'PORT',
+    local: { default: 3000 },
+    description: "the API's port (0: any free port); refused when anything holds it",
+  }),
   upstreamApiKey: setting(text(), {
     env: 'UPSTREAM_API_KEY',
     local: { defaultText: 'random' },
@@ -216,10 +220,10 @@ export const SETTINGS = {
     local: { defaultText: 'start DynamoDB Local' },
     description: 'use a running DynamoDB instead',
   }),
-  dynamoPort: setting(integer({ min: 1, max: 65_535 }), {
+  dynamoPort: setting(integer({ min: 0, max: 65_535 }), {
     env: 'DYNAMODB_LOCAL_PORT',
-    local: { defaultText: '8000 when free' },
-    description: "DynamoDB Local's port",
+    local: { defaultText: '8000 when free, else any free port' },
+    description: "DynamoDB Local's port (0: any free port); when set, refused when anything holds it, so two stacks never share one database",
   }),
   tablePrefix: setting(text({ pattern: /^[A-Za-z0-9_.-]{1,200}$/, describe: 'letters, digits, _ . or -' }), {
     env: 'LOCAL_TABLE_PREFIX',

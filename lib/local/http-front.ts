@@ -180,6 +180,20 @@ function decodeParam(value: string): string {
   }
 }
 
+function appendValue(values: Map<string, string[]>, name: string, value: string): void {
+  const list = values.get(name);
+  if (list) list.push(value);
+  else values.set(name, [value]);
+}
+
+/** API Gateway's two views of repeated names: the last value, and every value. */
+function singleAndMultiValue(values: Map<string, string[]>): { single: Record<string, string>; multi: Record<string, string[]> } {
+  return {
+    single: Object.fromEntries([...values].map(([name, list]) => [name, list[list.length - 1]])),
+    multi: Object.fromEntries(values),
+  };
+}
+
 class GatewayAnswer extends Error {
   constructor(
     readonly type: GatewayResponseType,
@@ -282,32 +296,23 @@ export async function startHttpFront(options: HttpFrontOptions = {}): Promise<Ht
     requestId: string,
     started: Date,
   ): APIGatewayProxyEvent {
-    const headers: Record<string, string> = {};
-    const multiValueHeaders: Record<string, string[]> = {};
-    for (let i = 0; i < req.rawHeaders.length; i += 2) {
-      const name = req.rawHeaders[i];
-      const value = req.rawHeaders[i + 1];
-      headers[name] = value;
-      (multiValueHeaders[name] ??= []).push(value);
-    }
+    // Names are data: collected in Maps and turned into own properties (Object.fromEntries), as JSON.parse
+    // does for the event Lambda receives, so `__proto__`, `constructor` or `toString` are ordinary names.
+    const headerValues = new Map<string, string[]>();
+    for (let i = 0; i < req.rawHeaders.length; i += 2) appendValue(headerValues, req.rawHeaders[i], req.rawHeaders[i + 1]);
     const sourceIp = req.socket.remoteAddress ?? LOOPBACK;
     for (const [name, value] of [
       ['X-Forwarded-For', sourceIp],
       ['X-Forwarded-Port', String(req.socket.localPort ?? '')],
       ['X-Forwarded-Proto', 'http'],
     ] as const) {
-      if (!Object.keys(headers).some((existing) => existing.toLowerCase() === name.toLowerCase())) {
-        headers[name] = value;
-        multiValueHeaders[name] = [value];
-      }
+      if (![...headerValues.keys()].some((existing) => existing.toLowerCase() === name.toLowerCase())) headerValues.set(name, [value]);
     }
-    const queryStringParameters: Record<string, string> = {};
-    const multiValueQueryStringParameters: Record<string, string[]> = {};
-    for (const [name, value] of query) {
-      queryStringParameters[name] = value;
-      (multiValueQueryStringParameters[name] ??= []).push(value);
-    }
-    const hasQuery = Object.keys(queryStringParameters).length > 0;
+    const queryValues = new Map<string, string[]>();
+    for (const [name, value] of query) appendValue(queryValues, name, value);
+    const { single: headers, multi: multiValueHeaders } = singleAndMultiValue(headerValues);
+    const { single: queryStringParameters, multi: multiValueQueryStringParameters } = singleAndMultiValue(queryValues);
+    const hasQuery = queryValues.size > 0;
     const host = headers.Host ?? headers.host ?? `${LOOPBACK}`;
     return {
       resource: route.path,
@@ -491,7 +496,7 @@ export async function startHttpFront(options: HttpFrontOptions = {}): Promise<Ht
   // Requests that hang are bounded by the integration timeout, not by node's defaults.
   server.requestTimeout = 0;
   const sockets = trackSockets(server);
-  const port = await listen(server, options.port ?? 0, 'local HTTP front');
+  const port = await listen(server, options.port ?? 0, 'API (local HTTP front)', 'PORT');
 
   return {
     url: `http://${LOOPBACK}:${port}`,

@@ -29,6 +29,7 @@ import { TABLES, tableRoles, type TableNames } from '../../functions/tables';
 import { createTables, freePort, localDynamoClient, startDynamoDbLocal, tableNames, type RunningDynamoDb } from './dynamodb-local';
 import { startHttpFront, type HttpFront, type HttpFrontOptions } from './http-front';
 import { invokeFunction, LOCAL_ACCOUNT_ID, LOCAL_REGION } from './lambda-runtime';
+import { PortInUseError, refuseTakenPort } from './net';
 import { every, type Schedule } from './scheduler';
 import { startSecretsManagerEndpoint, type LocalSecretsEndpoint } from './secrets-manager-endpoint';
 import { startStreamPoller, type StreamPoller } from './stream-poller';
@@ -120,15 +121,21 @@ function handlerEnvironment(settings: ReturnType<typeof resolveLocalSettings>, p
   return env;
 }
 
-/** 8000 when free (so `npm run client` finds it), else any free port. */
+/**
+ * DYNAMODB_LOCAL_PORT when set (startDynamoDbLocal refuses it when taken: two
+ * stacks must never share one database; 0: any free port); else 8000 when
+ * nothing holds it (so `npm run client` finds it), else any free port.
+ */
 async function dynamoLocalPort(requested: number | undefined): Promise<number> {
+  if (requested === 0) return freePort();
   if (requested !== undefined) return requested;
-  const { createServer } = await import('node:net');
-  return new Promise((resolve) => {
-    const probe = createServer();
-    probe.once('error', () => void freePort().then(resolve));
-    probe.listen(DEFAULT_DYNAMODB_LOCAL_PORT, '127.0.0.1', () => probe.close(() => resolve(DEFAULT_DYNAMODB_LOCAL_PORT)));
-  });
+  try {
+    await refuseTakenPort(DEFAULT_DYNAMODB_LOCAL_PORT, 'DynamoDB Local');
+    return DEFAULT_DYNAMODB_LOCAL_PORT;
+  } catch (error) {
+    if (error instanceof PortInUseError) return freePort();
+    throw error;
+  }
 }
 
 function scheduledEvent(functionName: string): ScheduledEvent {

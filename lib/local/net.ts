@@ -3,7 +3,7 @@
  * Secrets Manager endpoint). Everything listens on 127.0.0.1 only.
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 
 export const LOOPBACK = '127.0.0.1';
 
@@ -11,18 +11,64 @@ export class PortInUseError extends Error {
   constructor(
     readonly port: number,
     readonly what: string,
+    /** The environment variable that chooses this port, named in the message. */
+    readonly setting?: string,
+    /** How it was found in use. */
+    readonly evidence = `bound on ${LOOPBACK}`,
   ) {
-    super(`${what}: port ${port} on ${LOOPBACK} is already in use. Stop what is using it, or choose another port, e.g. PORT=3001 npm start (PORT=0 picks a free one).`);
+    const advice = setting ? `set ${setting} to another port, e.g. ${setting}=${port + 1} npm start (${setting}=0 picks a free one)` : 'choose another port';
+    super(`${what}: port ${port} is already in use (${evidence}). Stop what is using it, or ${advice}.`);
     this.name = 'PortInUseError';
   }
 }
 
-/** Listens on 127.0.0.1:port (0 = a free port) and resolves with the port actually bound. */
-export function listen(server: Server, port: number, what: string): Promise<number> {
+/** Whether something accepts connections at host:port (a refusal or an unreachable address: no). */
+function answersAt(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    const done = (answered: boolean) => {
+      socket.destroy();
+      resolve(answered);
+    };
+    // A listener that never accepts (backlog full) still holds the port.
+    socket.setTimeout(timeoutMs, () => done(true));
+    // A connect to a free ephemeral port can meet itself (TCP simultaneous open): nobody answered.
+    socket.once('connect', () => done(socket.localPort !== port));
+    socket.once('error', () => done(false));
+  });
+}
+
+/** Whether 127.0.0.1:port can be bound now (the probe is closed at once). */
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (error: NodeJS.ErrnoException) => (error.code === 'EADDRINUSE' ? resolve(false) : reject(error)));
+    probe.listen(port, LOOPBACK, () => probe.close(() => resolve(true)));
+  });
+}
+
+/**
+ * Fails with PortInUseError when anything holds the port: something answers
+ * on it at either loopback address, or 127.0.0.1:port cannot be bound. The
+ * bind probe alone misses listeners a loopback bind does not conflict with
+ * (0.0.0.0 on BSD/macOS, [::1], [::] with IPV6_V6ONLY), yet clients of
+ * 127.0.0.1 or localhost would reach them. 0 (any free port) passes.
+ */
+export async function refuseTakenPort(port: number, what: string, setting?: string): Promise<void> {
+  if (port === 0) return;
+  for (const host of [LOOPBACK, '::1']) {
+    if (await answersAt(host, port)) throw new PortInUseError(port, what, setting, `something answers on ${host.includes(':') ? `[${host}]` : host}:${port}`);
+  }
+  if (!(await bindable(port))) throw new PortInUseError(port, what, setting);
+}
+
+/** Listens on 127.0.0.1:port (0 = a free port) and resolves with the port actually bound; refuses a port anything answers on. */
+export async function listen(server: Server, port: number, what: string, setting?: string): Promise<number> {
+  await refuseTakenPort(port, what, setting);
   return new Promise((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException) => {
       server.off('listening', onListening);
-      reject(error.code === 'EADDRINUSE' ? new PortInUseError(port, what) : error);
+      reject(error.code === 'EADDRINUSE' ? new PortInUseError(port, what, setting) : error);
     };
     const onListening = () => {
       server.off('error', onError);

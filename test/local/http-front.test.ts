@@ -3,6 +3,7 @@
  * Gateway proxy event it builds, authorizer calls and caching, the gateway
  * responses it answers itself, and the access log.
  */
+import { request } from 'node:http';
 import type { APIGatewayAuthorizerResult, APIGatewayProxyEvent, APIGatewayTokenAuthorizerEvent, Context } from 'aws-lambda';
 import type { RouteDefinition } from '../../functions/routes';
 import { gatewayResponse } from '../../functions/http/gateway-responses';
@@ -158,6 +159,54 @@ describe('the proxy event', () => {
     expect(authorizerEvents).toHaveLength(0);
     expect(seen[0].event.requestContext.authorizer).toBeUndefined();
     expect(seen[0].event.pathParameters).toEqual({ token: 'task.s3cr3t-token' });
+  });
+});
+
+/** A request whose headers are sent exactly as listed (name, value, name, value...); resolves with the status. */
+function rawRequest(url: string, method: string, headers: string[], body?: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, headers }, (res) => {
+      res.resume();
+      res.once('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.once('error', reject);
+    req.end(body);
+  });
+}
+
+describe('header and query names are data, not object keys', () => {
+  // Names an object inherits: as keys of a plain object they once made every route answer 500, before authentication.
+  const names = ['constructor', '__proto__', 'toString', 'hasOwnProperty'];
+  const routesToTry = [
+    { kind: 'authenticated', method: 'GET', path: '/luma/generations/abc', headers: { Authorization: GOOD }, status: 201 },
+    { kind: 'open', method: 'POST', path: '/luma/callbacks/task.token', headers: {}, status: 200 },
+  ];
+  const cases = names.flatMap((name) => routesToTry.map((route) => ({ name, ...route })));
+
+  test.each(cases)('$name on the $kind route arrives as an ordinary query parameter and header', async ({ name, method, path, headers, status }) => {
+    const query = `${encodeURIComponent(name)}=one&${encodeURIComponent(name)}=two`;
+    // node:http, not fetch: fetch drops a header named __proto__.
+    const headerList = [['Host', new URL(front.url).host], ...Object.entries(headers), [name, 'header-value']].flat();
+    const answered = await rawRequest(`${front.url}${path}?${query}`, method, headerList, method === 'POST' ? '{}' : undefined);
+    expect(answered).toBe(status);
+    expect(errors).toEqual([]);
+    const { event } = seen[0];
+    // Own properties of ordinary objects, as in the JSON.parse'd event Lambda hands a handler.
+    for (const record of [event.queryStringParameters, event.multiValueQueryStringParameters, event.headers, event.multiValueHeaders]) {
+      expect(Object.getPrototypeOf(record)).toBe(Object.prototype);
+      expect(Object.prototype.hasOwnProperty.call(record, name)).toBe(true);
+    }
+    expect(event.queryStringParameters![name]).toBe('two');
+    expect(event.multiValueQueryStringParameters![name]).toEqual(['one', 'two']);
+    expect(event.headers[name]).toBe('header-value');
+    expect(event.multiValueHeaders[name]).toEqual(['header-value']);
+    expect(JSON.parse(JSON.stringify(event.queryStringParameters))).toEqual(event.queryStringParameters);
+  });
+
+  test.each(names)('%s without a key on the authenticated route: 401, as without it', async (name) => {
+    const host = new URL(front.url).host;
+    expect(await rawRequest(`${front.url}/luma/generations/abc?${encodeURIComponent(name)}=1`, 'GET', ['Host', host, name, 'x'])).toBe(401);
+    expect(errors).toEqual([]);
   });
 });
 
