@@ -106,9 +106,13 @@ export function processTree(rootPid: number): ProcessInfo[] {
   return tree;
 }
 
-/** Those of the pids that still run (a zombie has finished: it only waits to be reaped). */
+/**
+ * Those of the pids that still run. A zombie has finished (it only waits to
+ * be reaped), but a multi-threaded one (`Zl`: its main thread exited while
+ * others, such as a JVM's shutdown, still run) has not.
+ */
 export function stillRunning(pids: readonly number[]): ProcessInfo[] {
-  return processTable().filter((p) => pids.includes(p.pid) && !p.state.startsWith('Z'));
+  return processTable().filter((p) => pids.includes(p.pid) && !(p.state.startsWith('Z') && !p.state.includes('l')));
 }
 
 /** Whether something accepts connections on 127.0.0.1:port. */
