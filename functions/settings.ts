@@ -105,6 +105,14 @@ export const SETTINGS = {
     local: {},
     description: 'when an unfinished task is failed',
   }),
+  confirmDeadlineSeconds: setting(integer({ min: 1 }), {
+    env: 'CONFIRM_DEADLINE_SECONDS',
+    readBy: UPSTREAM_CALLERS,
+    context: true,
+    default: 900,
+    local: { default: 120 },
+    description: "when a submission whose answer was lost (a timeout, a reset, a 5xx) is failed if no callback confirmed it; a later callback still revives it",
+  }),
   reconcileMaxTasks: setting(integer({ min: 1, max: 1000 }), {
     env: 'RECONCILE_MAX_TASKS',
     readBy: ['reconciler'],

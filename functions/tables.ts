@@ -39,6 +39,11 @@ export const OPEN_TASKS_INDEX = 'open-tasks';
 /** Number of partitions of the sparse open-task index (avoids one hot key). */
 export const OPEN_TASK_SHARDS = 4;
 
+/** The open-task index partition of a task (its open_shard). */
+export function openShard(taskId: string): string {
+  return String(parseInt(taskId.slice(0, 8), 16) % OPEN_TASK_SHARDS);
+}
+
 /**
  * One item per task. The stream of this table is a public contract: see
  * docs/stream-contract.md and functions/domain/task-record.ts.

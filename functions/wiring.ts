@@ -9,6 +9,7 @@
  * carries no Secrets Manager client). test/budgets holds that.
  */
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { AWS_CLIENT_CONFIG } from '#adapters/aws-client-config';
 import { createClientStore } from '#adapters/dynamodb/client-store';
 import { createDeliveryStore } from '#adapters/dynamodb/delivery-store';
 import { documentClient } from '#adapters/dynamodb/document-client';
@@ -23,8 +24,10 @@ import type { HookPolicy } from '#domain/hook-url';
 import type { NotifyDeps } from '#domain/notify';
 import type { ReconcileDeps } from '#domain/reconcile';
 import type { Lifecycle, SubmitDeps } from '#domain/submit-generation';
+import { crashPoint } from './crash-points';
 import { readSettings } from './settings';
 import { tableNameFrom, type TableRole } from './tables';
+import { AWS_CALL_WORST_MS, SUBMIT_FUNCTION_TIMEOUT_MS } from './time-budget';
 
 export function once<T>(build: () => T): () => T {
   let value: T | undefined;
@@ -59,6 +62,7 @@ export const lifecycle = /* @__PURE__ */ once(
   (): Lifecycle => ({
     reconcileAfterSeconds: settings().reconcileAfterSeconds,
     deadlineSeconds: settings().taskDeadlineSeconds,
+    confirmDeadlineSeconds: settings().confirmDeadlineSeconds,
     retentionDays: settings().taskRetentionDays,
   }),
 );
@@ -68,7 +72,7 @@ export const upstream = /* @__PURE__ */ once(() =>
     baseUrl: settings().upstreamBaseUrl,
     timeoutMs: settings().upstreamTimeoutMs,
     apiKey: createSecretCache({
-      client: new SecretsManagerClient({}),
+      client: new SecretsManagerClient(AWS_CLIENT_CONFIG),
       secretId: settings().upstreamSecretId,
       ttlMs: settings().secretCacheTtlSeconds * 1000,
     }),
@@ -84,8 +88,11 @@ export const submitDeps = /* @__PURE__ */ once(
     upstream: upstream(),
     callbackBaseUrl: settings().callbackBaseUrl,
     lifecycle: lifecycle(),
+    submitWindowSeconds: Math.ceil(SUBMIT_FUNCTION_TIMEOUT_MS / 1000),
+    inFlightWaitMs: 3000,
     now: nowSeconds,
     log: logger,
+    afterStep: crashPoint,
   }),
 );
 
@@ -99,10 +106,11 @@ export const reconcileDeps = /* @__PURE__ */ once(
     now: nowSeconds,
     log: logger,
     recheckAfterSeconds: settings().reconcileAfterSeconds,
+    confirmDeadlineSeconds: settings().confirmDeadlineSeconds,
     maxTasksPerRun: settings().reconcileMaxTasks,
     concurrency: 4,
     // An upstream call may take its whole timeout; keep room for the writes after it.
-    taskBudgetMs: settings().upstreamTimeoutMs + 3_000,
+    taskBudgetMs: settings().upstreamTimeoutMs + 2 * AWS_CALL_WORST_MS,
   }),
 );
 

@@ -48,6 +48,12 @@ export function configFromContext(node: Node): GatewayConfig {
         'a task must get a chance to be reconciled before it is failed',
     );
   }
+  if (config.confirmDeadlineSeconds >= config.taskDeadlineSeconds) {
+    throw new Error(
+      `context confirmDeadlineSeconds (${config.confirmDeadlineSeconds}) must be less than taskDeadlineSeconds (${config.taskDeadlineSeconds}): ` +
+        'an unconfirmed submission is given up long before a running generation',
+    );
+  }
   if (config.taskRetentionDays * 86_400 <= config.taskDeadlineSeconds) {
     throw new Error(`context taskRetentionDays (${config.taskRetentionDays}) must keep tasks longer than taskDeadlineSeconds (${config.taskDeadlineSeconds})`);
   }

@@ -1,5 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
 import { OPEN_TASKS_INDEX, type TableRole } from '../functions/tables';
+import { CALLBACK_FUNCTION_TIMEOUT_SECONDS, SUBMIT_FUNCTION_TIMEOUT_MS, timeoutSecondsFor } from '../functions/time-budget';
 
 export interface TableAccess {
   readonly table: TableRole;
@@ -30,7 +31,7 @@ export interface FunctionNeeds {
 const TASK_WRITER = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'];
 const IDEMPOTENCY = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'];
 
-/** The submit functions wait for the upstream (10 s budget) and DynamoDB, well inside API Gateway's 29 s. */
+/** The submit functions wait for the upstream and DynamoDB: their timeout and each step's share come from functions/time-budget.ts, inside API Gateway's 29 s. */
 const submitter = (description: string): FunctionNeeds => ({
   description,
   tables: [
@@ -38,7 +39,7 @@ const submitter = (description: string): FunctionNeeds => ({
     { table: 'idempotency', actions: IDEMPOTENCY },
   ],
   memorySize: 512,
-  timeout: Duration.seconds(20),
+  timeout: Duration.millis(SUBMIT_FUNCTION_TIMEOUT_MS),
   invocation: 'synchronous',
 });
 
@@ -52,7 +53,7 @@ export const FUNCTION_NEEDS: Readonly<Record<string, FunctionNeeds>> = {
     description: 'Checks Authorization: Bearer <key> against the clients table',
     tables: [{ table: 'clients', actions: ['dynamodb:GetItem'] }],
     memorySize: 256,
-    timeout: Duration.seconds(5),
+    timeout: Duration.seconds(timeoutSecondsFor(1)),
     invocation: 'synchronous',
   },
   extend: submitter('POST /luma/generations/{task_id}/extend: records a task and submits it upstream'),
@@ -61,14 +62,14 @@ export const FUNCTION_NEEDS: Readonly<Record<string, FunctionNeeds>> = {
     description: "GET /luma/generations/{task_id}: the caller's own task",
     tables: [{ table: 'tasks', actions: ['dynamodb:GetItem'] }],
     memorySize: 256,
-    timeout: Duration.seconds(5),
+    timeout: Duration.seconds(timeoutSecondsFor(1)),
     invocation: 'synchronous',
   },
   callback: {
     description: "POST /luma/callbacks/{token}: the upstream's notification of a task change",
     tables: [{ table: 'tasks', actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] }],
     memorySize: 256,
-    timeout: Duration.seconds(4),
+    timeout: Duration.seconds(CALLBACK_FUNCTION_TIMEOUT_SECONDS),
     invocation: 'synchronous',
   },
   'list-deliveries': {
@@ -78,7 +79,7 @@ export const FUNCTION_NEEDS: Readonly<Record<string, FunctionNeeds>> = {
       { table: 'deliveries', actions: ['dynamodb:Query'] },
     ],
     memorySize: 256,
-    timeout: Duration.seconds(5),
+    timeout: Duration.seconds(timeoutSecondsFor(2)),
     invocation: 'synchronous',
   },
   reconciler: {

@@ -6,6 +6,7 @@ import { NodejsFunction, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { API_GATEWAY_INTEGRATION_TIMEOUT_MS } from '../functions/time-budget';
 
 /** Repository root: entries and the lock file are resolved from here, whatever the cwd. */
 export const PROJECT_ROOT = path.resolve(__dirname, '..');
@@ -29,7 +30,7 @@ export const FUNCTION_BUNDLING: BundlingOptions = {
 };
 
 /** Functions behind API Gateway must finish before it gives up on the integration (29 s). */
-export const MAX_API_FUNCTION_TIMEOUT = Duration.seconds(28);
+export const MAX_API_FUNCTION_TIMEOUT = Duration.millis(API_GATEWAY_INTEGRATION_TIMEOUT_MS - 1000);
 
 export interface GatewayFunctionProps {
   /** Folder under functions/: the entry is functions/<functionName>/handler.ts, export `handler`. */

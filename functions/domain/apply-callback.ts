@@ -2,10 +2,12 @@
  * The upstream's notification of a task change, applied as one conditional
  * update: forward only, and only for the generation this task belongs to.
  * Duplicates, late and out-of-order callbacks are answered 200 and change
- * nothing, so the upstream stops retrying.
+ * nothing, so the upstream stops retrying. A callback for a task the
+ * gateway failed only because it never heard back (`unconfirmed`) revives
+ * it: the upstream had the work after all.
  */
 import { parseCallbackToken, secretMatchesHash } from './credentials';
-import { conflict, DomainError, invalid, notFound } from './errors';
+import { conflict, invalid, notFound } from './errors';
 import type { LogSink, TaskStore, UpstreamReport } from './ports';
 import { updateFromGeneration, type TaskStatus } from './task';
 
@@ -32,8 +34,9 @@ export async function applyCallback(deps: CallbackDeps, token: string, report: U
   const task = await deps.tasks.get(parsedToken.taskId);
   if (task === undefined) throw unknownCallback();
   if (!secretMatchesHash(parsedToken.secret, task.callback_token_hash)) {
+    // Answered exactly as an unknown task: a caller without the token learns nothing, not even that the task exists.
     deps.log.warn('callback with a wrong token', { task_id: task.task_id });
-    throw new DomainError('unauthenticated', 'invalid callback token');
+    throw unknownCallback();
   }
 
   if (!report.ok) throw invalid(`the callback body is not a generation: ${report.problem}`);

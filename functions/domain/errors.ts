@@ -19,6 +19,14 @@ export type FailureKind =
   | 'unavailable'
   /** The upstream refused the request itself: the client has to change it. */
   | 'upstream-rejected'
+  /** The upstream refused the content (moderation, safety). */
+  | 'upstream-content-refused'
+  /** The upstream refused for lack of balance or credit. */
+  | 'upstream-balance'
+  /** The upstream refused for a quota or rate limit; retry later. */
+  | 'upstream-quota'
+  /** A request with this Idempotency-Key is still being handled; retry shortly. */
+  | 'in-progress'
   /** The upstream answered, but not with anything usable. */
   | 'upstream-failed'
   /** The upstream did not answer in time. */
@@ -45,19 +53,36 @@ export const invalid = (message: string) => new DomainError('invalid', message);
 export const unauthenticated = (message = 'missing or invalid API key: send Authorization: Bearer <key>') => new DomainError('unauthenticated', message);
 export const notFound = (message: string) => new DomainError('not-found', message);
 export const conflict = (message: string) => new DomainError('conflict', message);
-export const storeUnavailable = () => new DomainError('unavailable', 'the task store is unavailable; retry in a few seconds');
+export const storeUnavailable = () => new DomainError('unavailable', 'the task store is unavailable; retry in a few seconds', 2);
+export const outOfTime = () => new DomainError('unavailable', 'the gateway ran out of time waiting for a dependency; retry in a few seconds', 2);
 
-/** An upstream HTTP answer that was an error; keeps the upstream's own status for callers such as the reconciler. */
+/**
+ * What the gateway knows of a call that did not give a usable answer:
+ * `refused` is a definite answer that nothing was created (a 4xx with a
+ * body, an error envelope, a connection refused before anything was sent);
+ * `unknown` is every outcome the gateway did not see (a timeout after
+ * sending, a reset, a 5xx, an unreadable 2xx): the upstream may have
+ * accepted the work.
+ */
+export type UpstreamOutcome = 'refused' | 'unknown';
+
+/** An upstream call that failed; keeps the upstream's own status for callers such as the reconciler. */
 export class UpstreamError extends DomainError {
   constructor(
     kind: FailureKind,
     message: string,
+    readonly outcome: UpstreamOutcome,
     /** The HTTP status the upstream answered (absent when it did not answer). */
     readonly upstreamStatus?: number,
     retryAfterSeconds?: number,
   ) {
     super(kind, message, retryAfterSeconds);
   }
+}
+
+/** True for an upstream call whose outcome the gateway did not see: never a final state, never a second call. */
+export function isUnknownOutcome(error: unknown): error is UpstreamError {
+  return error instanceof UpstreamError && error.outcome === 'unknown';
 }
 
 export function isUpstreamStatus(error: unknown, status: number): boolean {

@@ -54,7 +54,7 @@ async function notifyChange(deps: NotifyDeps, task: TaskItem): Promise<boolean> 
     deps.log.warn('task owner has no client record; notification dropped', { task_id: task.task_id });
     return true;
   }
-  const id = webhookId(task.task_id, task.task_status);
+  const id = webhookId(task.task_id, task.task_status, task.revived_at !== undefined);
   const body = JSON.stringify(toTaskView(task));
   const sleep = deps.sleep ?? defaultSleep;
 

@@ -63,9 +63,15 @@ export interface TaskStore {
   /** Writes a new task; with a record, atomically claims its Idempotency-Key too. */
   create(task: TaskItem, idempotency?: IdempotencyRecord): Promise<void>;
   getIdempotencyRecord(pk: string): Promise<IdempotencyRecord | undefined>;
-  /** Frees a key whose request failed, so a retry may run again. */
-  releaseIdempotencyKey(pk: string, taskId: string): Promise<void>;
   advance(taskId: string, update: TaskUpdate): Promise<AdvanceResult>;
+  /**
+   * Fails a submission the upstream refused and frees its Idempotency-Key,
+   * both in one write and only while the update's condition holds (the task
+   * is still `submitting`); false when it did not (a callback moved it on).
+   */
+  failSubmission(taskId: string, update: TaskUpdate, idempotencyPk?: string): Promise<boolean>;
+  /** Marks a `submitting` task whose submission outcome was lost, and when the reconciler next looks at it. */
+  markUnconfirmed(taskId: string, at: number, checkAfter: number): Promise<void>;
   /** Records the upstream id when nothing recorded one yet (a callback may have). */
   attachUpstreamId(taskId: string, upstreamId: string, at: number): Promise<void>;
   /** Keeps an upstream state the gateway does not know, without moving the task. */
@@ -172,11 +178,22 @@ export interface UpstreamGeneration {
 /** A report from the upstream (answer or callback body), read: a generation, or what was wrong with it. */
 export type UpstreamReport = { ok: true; generation: UpstreamGeneration } | { ok: false; problem: string };
 
-/** The upstream video API. Failures are DomainErrors (UpstreamError when the upstream answered an error). */
+export interface UpstreamCallOptions {
+  /** Unix ms by which the call must be over, key refresh included (the caller's time budget). */
+  readonly deadlineAt?: number;
+  /** Sent as X-Request-Id, so the upstream's logs can be matched to the gateway's. */
+  readonly requestId?: string;
+}
+
+/**
+ * The upstream video API. Every failure is an UpstreamError whose `outcome`
+ * says whether the upstream definitely created nothing (`refused`) or may
+ * have (`unknown`).
+ */
 export interface UpstreamClient {
   /** Extends `parentUpstreamId`, or creates a new video when it is undefined. */
-  submit(parentUpstreamId: string | undefined, submission: UpstreamSubmission): Promise<UpstreamGeneration>;
-  getGeneration(upstreamId: string): Promise<UpstreamGeneration>;
+  submit(parentUpstreamId: string | undefined, submission: UpstreamSubmission, options?: UpstreamCallOptions): Promise<UpstreamGeneration>;
+  getGeneration(upstreamId: string, options?: UpstreamCallOptions): Promise<UpstreamGeneration>;
 }
 
 /** A secret read from somewhere (Secrets Manager), cached; refresh() reads it again at once. */

@@ -1,14 +1,17 @@
 /**
  * The reconciler: callbacks get lost, so tasks open too long are looked up
  * upstream and moved forward through the same conditional update a callback
- * uses; tasks past their deadline are failed with a reason. It reads the
- * sparse open-task index (never the table), does bounded work per run, and
- * stops at the first 429 so a throttling upstream is never hammered.
+ * uses; tasks past their deadline are failed with a reason, even when the
+ * upstream cannot be asked. A submission whose answer was lost has no
+ * upstream id to look up: it is failed as `unconfirmed` at its confirmation
+ * deadline, and a later callback still revives it. It reads the sparse
+ * open-task index (never the table), does bounded work per run, and stops
+ * at the first 429 so a throttling upstream is never hammered.
  */
 import { OPEN_TASK_SHARDS } from '../tables';
-import { isUpstreamStatus } from './errors';
+import { isDomainError, isUpstreamStatus } from './errors';
 import type { LogSink, OpenTask, TaskStore, UpstreamClient, UpstreamGeneration } from './ports';
-import { isTerminal, STATUS_RANK, updateFromGeneration } from './task';
+import { isTerminal, STATUS_RANK, updateFromGeneration, type FailureCode, type TaskStatus } from './task';
 
 export interface ReconcileDeps {
   readonly tasks: TaskStore;
@@ -17,6 +20,8 @@ export interface ReconcileDeps {
   readonly log: LogSink;
   /** Seconds until an open task is looked at again. */
   readonly recheckAfterSeconds: number;
+  /** Seconds after its creation an unconfirmed submission is failed (as `unconfirmed`). */
+  readonly confirmDeadlineSeconds: number;
   /** Most tasks looked at in one run. */
   readonly maxTasksPerRun: number;
   /** Upstream requests in flight at once. */
@@ -56,20 +61,37 @@ async function lookUp(deps: ReconcileDeps, upstreamId: string): Promise<Upstream
 
 async function reconcileTask(deps: ReconcileDeps, task: OpenTask, now: number): Promise<Outcome> {
   const pastDeadline = now >= task.deadline_at;
-  const fail = async (failureReason: string): Promise<Outcome> => {
-    const result = await deps.tasks.advance(task.task_id, { status: 'failed', at: now, failureReason });
+  const fail = async (failureCode: FailureCode, failureReason: string, onlyFrom?: TaskStatus): Promise<Outcome> => {
+    const result = await deps.tasks.advance(task.task_id, { status: 'failed', at: now, failureReason, failureCode, onlyFrom });
     return result.applied ? 'failed' : 'deferred';
   };
+  const deadlineReason = (detail: string) => `no final state from the upstream within ${task.deadline_at - task.created_at} s (${detail})`;
 
   if (task.upstream_id === undefined) {
-    // Never confirmed by the upstream (the submission died halfway); a late callback may still bring the id.
-    if (pastDeadline) return fail('the upstream never confirmed the submission');
-    await deps.tasks.deferCheck(task.task_id, now + deps.recheckAfterSeconds);
+    // Never confirmed (the answer was lost, or the submission died halfway): only a callback can bring the id.
+    const confirmBy = Math.min(task.created_at + deps.confirmDeadlineSeconds, task.deadline_at);
+    if (now >= confirmBy) {
+      return fail(
+        'unconfirmed',
+        `the upstream never confirmed the submission within ${confirmBy - task.created_at} s; the task moves on if the upstream reports it later`,
+        'submitting',
+      );
+    }
+    await deps.tasks.deferCheck(task.task_id, Math.min(confirmBy, now + deps.recheckAfterSeconds));
     return 'deferred';
   }
 
-  const generation = await lookUp(deps, task.upstream_id);
-  if (generation === 'unknown-upstream') return fail('the upstream no longer knows this generation');
+  let generation: UpstreamGeneration | 'unknown-upstream';
+  try {
+    generation = await lookUp(deps, task.upstream_id);
+  } catch (error) {
+    // Past its deadline a task is failed even when the upstream cannot be asked.
+    if (pastDeadline && !isUpstreamStatus(error, 429)) {
+      return fail('deadline', deadlineReason(`the upstream could not be asked: ${isDomainError(error) ? error.message : 'the look-up failed'}`));
+    }
+    throw error;
+  }
+  if (generation === 'unknown-upstream') return fail('unknown_to_upstream', 'the upstream no longer knows this generation');
   if (generation.status !== undefined && STATUS_RANK[generation.status] > STATUS_RANK[task.task_status]) {
     const update = { ...updateFromGeneration({ ...generation, status: generation.status }, now), checkAfter: now + deps.recheckAfterSeconds };
     const result = await deps.tasks.advance(task.task_id, update);
@@ -78,10 +100,7 @@ async function reconcileTask(deps: ReconcileDeps, task: OpenTask, now: number): 
   } else if (generation.status === undefined) {
     deps.log.warn('upstream state not recognised; kept raw', { task_id: task.task_id, upstream_state: generation.rawState });
   }
-  if (pastDeadline) {
-    const seconds = task.deadline_at - task.created_at;
-    return fail(`no final state from the upstream within ${seconds} s (last upstream state: ${generation.rawState ?? 'unknown'})`);
-  }
+  if (pastDeadline) return fail('deadline', deadlineReason(`last upstream state: ${generation.rawState ?? 'unknown'}`));
   await deps.tasks.deferCheck(task.task_id, now + deps.recheckAfterSeconds);
   return 'deferred';
 }

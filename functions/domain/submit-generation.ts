@@ -1,12 +1,24 @@
 /**
  * Submitting a generation (extend or create), in the order that loses
- * nothing: the task is written as `submitting` before the upstream is called,
- * then moved to what the upstream answered, or to `failed` with the reason.
+ * nothing: the task is written as `submitting` before the upstream is
+ * called, then moved by what the upstream answered.
+ *
+ * Unknown is not failed. The upstream's answer sorts into:
+ * - accepted: the task moves to what the upstream said (at least pending);
+ * - refused (a definite no: nothing was created): the task fails with the
+ *   reason and its Idempotency-Key is freed, in one transaction, only while
+ *   the task is still `submitting` (never after a callback moved it on);
+ * - unknown (a timeout after sending, a reset, a 5xx, an unreadable answer):
+ *   the task stays open and unconfirmed, its key stays taken (a retry
+ *   returns this task and calls the upstream zero more times), and the
+ *   client is told to follow it. A callback confirms it; without one the
+ *   reconciler fails it at its confirmation deadline (created_at +
+ *   confirmDeadlineSeconds), and a later callback still revives it.
  */
 import { randomUUID } from 'node:crypto';
-import { OPEN_TASK_SHARDS } from '../tables';
+import { openShard } from '../tables';
 import { newCallbackToken } from './credentials';
-import { conflict, DomainError, isDomainError, notFound } from './errors';
+import { conflict, DomainError, isDomainError, notFound, UpstreamError } from './errors';
 import { requestFingerprint, storableImage, upstreamSubmission, type GenerationRequest } from './generation-request';
 import { IdempotencyKeyTaken, type IdempotencyRecord, type LogSink, type TaskStore, type UpstreamClient, type UpstreamGeneration } from './ports';
 import { toTaskView, updateFromGeneration, type TaskItem, type TaskView } from './task';
@@ -16,8 +28,13 @@ export interface Lifecycle {
   readonly reconcileAfterSeconds: number;
   /** Seconds after which an unfinished task is failed. */
   readonly deadlineSeconds: number;
+  /** Seconds an unconfirmed submission (the upstream's answer was lost) waits for a callback before it is failed. */
+  readonly confirmDeadlineSeconds: number;
   readonly retentionDays: number;
 }
+
+/** Where a submission may be killed in the local stack (lib/local/crash-points.ts), as a crashed Lambda would be. */
+export type SubmitStep = 'task-written' | 'upstream-answered';
 
 export interface SubmitDeps {
   readonly tasks: TaskStore;
@@ -25,8 +42,15 @@ export interface SubmitDeps {
   /** Public base URL of this API: callback URLs are `${base}/luma/callbacks/${token}`. */
   readonly callbackBaseUrl: string;
   readonly lifecycle: Lifecycle;
+  /** How long a submission can run at most (the function's timeout): a `submitting` task older than this is no longer in flight. */
+  readonly submitWindowSeconds: number;
+  /** How long a same-key retry waits for the request in flight before it answers 409 "in progress". */
+  readonly inFlightWaitMs: number;
   readonly now: () => number;
   readonly log: LogSink;
+  /** Called after each step; the local stack uses it to kill a submission between two steps. @default none */
+  readonly afterStep?: (step: SubmitStep, taskId: string) => Promise<void>;
+  readonly sleep?: (ms: number) => Promise<void>;
 }
 
 export interface SubmitCommand {
@@ -35,16 +59,31 @@ export interface SubmitCommand {
   readonly parentTaskId?: string;
   readonly request: GenerationRequest;
   readonly idempotencyKey?: string;
+  /** Milliseconds left in this invocation (after the answer's own margin): the upstream call gets what the steps after it leave. */
+  readonly remainingMs?: () => number;
+  /** Reserved after the upstream answers, for the write that records the outcome. @default 0 */
+  readonly reserveAfterUpstreamMs?: number;
+  /** Sent upstream as X-Request-Id. */
+  readonly requestId?: string;
+}
+
+/** What a submission gives the client: the task, and whether the upstream's acceptance (or refusal) was seen. */
+export interface SubmitResult {
+  readonly task: TaskView;
+  /** False while the task is `submitting`: the outcome of the upstream call is being confirmed. */
+  readonly confirmed: boolean;
 }
 
 const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60;
+/** Same-key attempts to claim a key that is being released or written by a concurrent request. */
+const MAX_CLAIMS = 4;
+const CLAIM_BACKOFF_MS = 150;
+const IN_FLIGHT_POLL_MS = 200;
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export function callbackUrl(baseUrl: string, token: string): string {
   return `${baseUrl.replace(/\/+$/, '')}/luma/callbacks/${token}`;
-}
-
-export function openShard(taskId: string): string {
-  return String(parseInt(taskId.slice(0, 8), 16) % OPEN_TASK_SHARDS);
 }
 
 /** The upstream id to extend: a completed task of the caller's, or an upstream generation id as given. */
@@ -80,54 +119,99 @@ function newTask(deps: SubmitDeps, command: SubmitCommand, parentUpstreamId: str
     updated_at: now,
     deadline_at: now + deps.lifecycle.deadlineSeconds,
     open_shard: openShard(taskId),
-    check_after: now + deps.lifecycle.reconcileAfterSeconds,
+    check_after: now + Math.min(deps.lifecycle.reconcileAfterSeconds, deps.lifecycle.confirmDeadlineSeconds),
     expires_at: now + deps.lifecycle.retentionDays * 24 * 60 * 60,
   };
 }
 
-/** Replays an earlier request with the same Idempotency-Key, or refuses a different one. */
-async function replay(deps: SubmitDeps, command: SubmitCommand, record: IdempotencyRecord | undefined, fingerprint: string): Promise<TaskView> {
-  if (record === undefined || record.fingerprint !== fingerprint) {
-    throw new DomainError('idempotency-mismatch', 'this Idempotency-Key was already used with a different request; use a new key for a new request');
-  }
-  const task = await deps.tasks.get(record.task_id);
-  if (task === undefined || task.owner_id !== command.ownerId) throw notFound(`task ${record.task_id} was not found`);
-  return toTaskView(task);
+/** A `submitting` task whose first attempt may still be calling the upstream (not marked unconfirmed, not older than a submission can run). */
+function inFlight(deps: SubmitDeps, task: TaskItem): boolean {
+  return task.task_status === 'submitting' && task.unconfirmed_since === undefined && deps.now() - task.created_at <= deps.submitWindowSeconds;
 }
 
-export async function submitGeneration(deps: SubmitDeps, command: SubmitCommand): Promise<TaskView> {
+const resultOf = (task: TaskItem): SubmitResult => ({ task: toTaskView(task), confirmed: task.task_status !== 'submitting' });
+
+/**
+ * Replays an earlier request with the same Idempotency-Key: its task as it
+ * is now. While the first attempt is still in flight, waits for it briefly,
+ * then answers 409 "in progress". Another request with the key is 409.
+ */
+async function replay(deps: SubmitDeps, command: SubmitCommand, record: IdempotencyRecord, fingerprint: string): Promise<SubmitResult> {
+  if (record.fingerprint !== fingerprint) {
+    throw new DomainError('idempotency-mismatch', 'this Idempotency-Key was already used with a different request; use a new key for a new request');
+  }
+  const sleep = deps.sleep ?? defaultSleep;
+  const giveUpAt = Date.now() + Math.min(deps.inFlightWaitMs, Math.max(0, (command.remainingMs?.() ?? Infinity) - IN_FLIGHT_POLL_MS));
+  for (;;) {
+    const task = await deps.tasks.get(record.task_id);
+    if (task === undefined || task.owner_id !== command.ownerId) throw notFound(`task ${record.task_id} was not found`);
+    if (!inFlight(deps, task)) return resultOf(task);
+    if (Date.now() + IN_FLIGHT_POLL_MS > giveUpAt) {
+      throw new DomainError('in-progress', 'a request with this Idempotency-Key is still being handled; retry in a few seconds', 2);
+    }
+    await sleep(IN_FLIGHT_POLL_MS);
+  }
+}
+
+/**
+ * Writes the task, claiming its Idempotency-Key in the same transaction.
+ * A key held by another request replays it; a key being released (or
+ * claimed by a concurrent request at this very moment) is tried again
+ * shortly: never "different request", never a 503, for one client's retry.
+ */
+async function claim(deps: SubmitDeps, command: SubmitCommand, task: TaskItem, idempotency: IdempotencyRecord | undefined): Promise<SubmitResult | undefined> {
+  const sleep = deps.sleep ?? defaultSleep;
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await deps.tasks.create(task, idempotency);
+      return undefined;
+    } catch (error) {
+      if (!(error instanceof IdempotencyKeyTaken)) throw error;
+      if (error.record !== undefined) return replay(deps, command, error.record, idempotency!.fingerprint);
+      if (attempt >= MAX_CLAIMS) {
+        throw new DomainError('in-progress', 'a request with this Idempotency-Key is still being handled; retry in a few seconds', 2);
+      }
+      await sleep(CLAIM_BACKOFF_MS * attempt);
+    }
+  }
+}
+
+export async function submitGeneration(deps: SubmitDeps, command: SubmitCommand): Promise<SubmitResult> {
   const { tasks, log } = deps;
   const parentUpstreamId = command.parentTaskId === undefined ? undefined : await resolveParent(tasks, command.ownerId, command.parentTaskId);
 
   const taskId = randomUUID();
   const callback = newCallbackToken(taskId);
   const task = newTask(deps, command, parentUpstreamId, callback.hash, taskId);
-  const fingerprint = requestFingerprint(command.parentTaskId, command.request);
   const idempotency: IdempotencyRecord | undefined =
     command.idempotencyKey === undefined
       ? undefined
       : {
           pk: `${command.ownerId}#${command.idempotencyKey}`,
-          fingerprint,
+          fingerprint: requestFingerprint(command.parentTaskId, command.request),
           task_id: taskId,
           created_at: task.created_at,
           expires_at: task.created_at + IDEMPOTENCY_TTL_SECONDS,
         };
 
-  try {
-    await tasks.create(task, idempotency);
-  } catch (error) {
-    if (error instanceof IdempotencyKeyTaken) return replay(deps, command, error.record, fingerprint);
-    throw error;
-  }
+  const replayed = await claim(deps, command, task, idempotency);
+  if (replayed) return replayed;
+  await deps.afterStep?.('task-written', taskId);
 
   let generation: UpstreamGeneration;
   try {
-    generation = await deps.upstream.submit(parentUpstreamId, upstreamSubmission(command.request, callbackUrl(deps.callbackBaseUrl, callback.token)));
+    const remaining = command.remainingMs?.();
+    generation = await deps.upstream.submit(parentUpstreamId, upstreamSubmission(command.request, callbackUrl(deps.callbackBaseUrl, callback.token)), {
+      deadlineAt: remaining === undefined ? undefined : Date.now() + remaining - (command.reserveAfterUpstreamMs ?? 0),
+      requestId: command.requestId,
+    });
   } catch (error) {
-    await recordFailure(deps, task, idempotency, error);
+    // Only a definite refusal fails the task; anything else, even a fault of our own after sending, may have reached the upstream.
+    if (!(error instanceof UpstreamError && error.outcome === 'refused')) return keepUnconfirmed(deps, task, error);
+    await recordRefusal(deps, task, idempotency, error);
     throw error;
   }
+  await deps.afterStep?.('upstream-answered', taskId);
 
   if (generation.status === undefined) {
     log.warn('upstream state not recognised; kept raw', { task_id: taskId, upstream_state: generation.rawState });
@@ -136,26 +220,44 @@ export async function submitGeneration(deps: SubmitDeps, command: SubmitCommand)
   const accepted = updateFromGeneration({ ...generation, status: generation.status ?? 'pending' }, deps.now());
   try {
     const result = await tasks.advance(taskId, accepted);
-    if (result.applied) return toTaskView(result.task);
+    if (result.applied) return resultOf(result.task);
     // A callback got there first: keep its state, but make sure the upstream id is recorded.
     if (result.task?.upstream_id === undefined) await tasks.attachUpstreamId(taskId, generation.id, accepted.at);
-    return toTaskView(result.task ?? task);
+    return resultOf(result.task ?? task);
   } catch (error) {
     // The upstream accepted the work; its callbacks carry the upstream id and will heal the record.
     log.error('upstream accepted the task but recording it failed', { task_id: taskId, error });
-    return { ...toTaskView(task), task_status: accepted.status, updated_at: accepted.at };
+    return { task: { ...toTaskView(task), task_status: accepted.status, updated_at: accepted.at }, confirmed: true };
   }
 }
 
-async function recordFailure(deps: SubmitDeps, task: TaskItem, idempotency: IdempotencyRecord | undefined, error: unknown): Promise<void> {
-  const reason = isDomainError(error) ? error.message : 'the upstream call failed';
+/** The upstream may have accepted: keep the task open, its key taken, until a callback confirms it or the confirmation deadline. */
+async function keepUnconfirmed(deps: SubmitDeps, task: TaskItem, error: unknown): Promise<SubmitResult> {
+  deps.log.warn('upstream outcome unknown; the task is kept unconfirmed', { task_id: task.task_id, reason: isDomainError(error) ? error.message : String(error) });
+  const at = deps.now();
   try {
-    // Only a task still `submitting`: a callback may already have moved it on (the upstream did accept it).
-    await deps.tasks.advance(task.task_id, { status: 'failed', at: deps.now(), failureReason: reason, onlyFrom: 'submitting' });
-    // A failed attempt frees its key, so the client's retry runs again.
-    if (idempotency !== undefined) await deps.tasks.releaseIdempotencyKey(idempotency.pk, task.task_id);
+    // The reconciler looks again when it may fail the task as unconfirmed.
+    await deps.tasks.markUnconfirmed(task.task_id, at, task.created_at + deps.lifecycle.confirmDeadlineSeconds);
   } catch (storeError) {
-    // The task stays open; the reconciler fails it at its deadline.
-    deps.log.error('could not record a failed submission', { task_id: task.task_id, error: storeError });
+    // Unmarked, the task still ends: the reconciler fails it at confirm_by, a callback confirms it.
+    deps.log.error('could not mark a submission unconfirmed', { task_id: task.task_id, error: storeError });
+  }
+  const current = await deps.tasks.get(task.task_id).catch(() => undefined);
+  return resultOf(current ?? { ...task, unconfirmed_since: at });
+}
+
+/** A refusal: the task fails with the reason and frees its key, both only while it is still `submitting`. */
+async function recordRefusal(deps: SubmitDeps, task: TaskItem, idempotency: IdempotencyRecord | undefined, error: unknown): Promise<void> {
+  const reason = isDomainError(error) ? error.message : 'the upstream refused the submission';
+  try {
+    const failed = await deps.tasks.failSubmission(
+      task.task_id,
+      { status: 'failed', at: deps.now(), failureReason: reason, failureCode: 'refused', onlyFrom: 'submitting' },
+      idempotency?.pk,
+    );
+    if (!failed) deps.log.warn('a refused submission was already moved on by a callback; its key is kept', { task_id: task.task_id });
+  } catch (storeError) {
+    // The task stays open: the reconciler fails it at its confirmation deadline; the key stays taken.
+    deps.log.error('could not record a refused submission', { task_id: task.task_id, error: storeError });
   }
 }

@@ -9,12 +9,19 @@ import { TASK_STATUSES, isTerminal, type TaskStatus } from './task';
 export type FilterPattern = Record<string, unknown>;
 
 /**
+ * The statuses a task can leave: every open one, and `failed`, which a task
+ * the gateway failed as `unconfirmed` leaves when the upstream reports it
+ * after all (docs/stream-contract.md).
+ */
+export const LEAVABLE_STATUSES: readonly TaskStatus[] = [...TASK_STATUSES.filter((status) => !isTerminal(status)), 'failed'];
+
+/**
  * One pattern per status a task can leave: the old image has it, the new
  * image has another. A filter cannot compare two fields, but it can do this.
- * At most 5 patterns fit on one event source mapping; this makes 3.
+ * At most 5 patterns fit on one event source mapping; this makes 4.
  */
 export function statusChangePatterns(options: { withNotifyHook: boolean }): FilterPattern[] {
-  return TASK_STATUSES.filter((status) => !isTerminal(status)).map((status) => ({
+  return LEAVABLE_STATUSES.map((status) => ({
     eventName: ['MODIFY'],
     dynamodb: {
       OldImage: { task_status: { S: [status] } },

@@ -8,7 +8,7 @@
  * `taskRecordSchema.parse(item)`.
  */
 import * as z from 'zod/mini';
-import { TASK_STATUSES } from './task-status';
+import { FAILURE_CODES, TASK_STATUSES } from './task-status';
 
 export const TASK_RECORD_VERSION = 1;
 
@@ -23,7 +23,7 @@ export const taskRecordSchema = z.looseObject({
   /** The client that owns the task. */
   owner_id: z.string(),
   task_status: z.enum(TASK_STATUSES),
-  /** 0 submitting, 1 pending, 2 processing, 3 completed or failed: only ever rises. */
+  /** 0 submitting, 1 pending, 2 processing, 3 completed or failed: only ever rises, but when a task failed as `unconfirmed` is revived. */
   status_rank: z.number().check(z.int(), z.gte(0), z.lte(3)),
   /** The upstream's own spelling of the last state it reported. */
   upstream_state: z.optional(z.string()),
@@ -47,10 +47,24 @@ export const taskRecordSchema = z.looseObject({
   thumbnail_url: z.optional(z.string()),
   last_frame_url: z.optional(z.string()),
   failure_reason: z.optional(z.string()),
+  /**
+   * Why a failed task failed: \`refused\` (the upstream refused the submission),
+   * \`upstream_failed\` (the upstream reported the generation failed),
+   * \`unconfirmed\` (the upstream never confirmed the submission: its answer
+   * was lost, and no callback came within the confirmation deadline; the
+   * only failed state that moves again, when the upstream reports the task
+   * after all), \`deadline\` (no final state by deadline_at),
+   * \`unknown_to_upstream\` (the upstream no longer knows the generation).
+   */
+  failure_code: z.optional(z.enum(FAILURE_CODES)),
   created_at: unixSeconds,
   updated_at: unixSeconds,
   /** When the reconciler fails the task if it has not finished. */
   deadline_at: unixSeconds,
+  /** When the gateway lost the upstream's answer to the submission (a timeout, a reset, a 5xx). */
+  unconfirmed_since: z.optional(unixSeconds),
+  /** When a task failed as \`unconfirmed\` moved on because the upstream reported it after all (at most once). */
+  revived_at: z.optional(unixSeconds),
   /** Present only while the task is open (the sparse open-task index). */
   open_shard: z.optional(z.string()),
   check_after: z.optional(unixSeconds),

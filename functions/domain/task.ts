@@ -3,10 +3,10 @@
  * onto them. State only moves to a higher rank (see task-store.ts).
  */
 import type { UpstreamGeneration } from './ports';
-import { TASK_STATUSES, type TaskStatus } from './task-status';
+import { FAILURE_CODES, TASK_STATUSES, type FailureCode, type TaskStatus } from './task-status';
 import type { TaskRecord } from './task-record';
 
-export { TASK_STATUSES, type TaskStatus };
+export { FAILURE_CODES, TASK_STATUSES, type FailureCode, type TaskStatus };
 
 export const STATUS_RANK: Readonly<Record<TaskStatus, number>> = {
   submitting: 0,
@@ -62,6 +62,8 @@ export interface TaskView {
   thumbnail_url: string | null;
   last_frame_url: string | null;
   failure_reason: string | null;
+  /** Why it failed (see FAILURE_CODES); `unconfirmed` may still move on if the upstream reports the task later. */
+  failure_code: FailureCode | null;
   created_at: number;
   updated_at: number;
 }
@@ -76,6 +78,7 @@ export function toTaskView(task: TaskItem): TaskView {
     thumbnail_url: task.thumbnail_url ?? null,
     last_frame_url: task.last_frame_url ?? null,
     failure_reason: task.failure_reason ?? null,
+    failure_code: task.failure_code ?? null,
     created_at: task.created_at,
     updated_at: task.updated_at,
   };
@@ -92,6 +95,12 @@ export interface TaskUpdate {
   readonly thumbnailUrl?: string;
   readonly lastFrameUrl?: string;
   readonly failureReason?: string;
+  readonly failureCode?: FailureCode;
+  /**
+   * The update reports what the upstream said (a callback, an answer, a
+   * look-up): it may also revive a task the gateway failed as `unconfirmed`.
+   */
+  readonly fromUpstream?: boolean;
   /** When the reconciler should next look at the task, if it stays open. */
   readonly checkAfter?: number;
   /** Apply only while the task still has this status (a failed submission must not fail a task a callback moved on). */
@@ -110,5 +119,7 @@ export function updateFromGeneration(generation: UpstreamGeneration & { status: 
     thumbnailUrl: generation.thumbnailUrl,
     lastFrameUrl: generation.lastFrameUrl,
     failureReason: generation.status === 'failed' ? (generation.failureReason ?? 'the upstream reported a failure without a reason') : undefined,
+    failureCode: generation.status === 'failed' ? 'upstream_failed' : undefined,
+    fromUpstream: true,
   };
 }

@@ -24,7 +24,11 @@ export function webhookHeaders(secret: string, webhookId: string, timestampSecon
   };
 }
 
-/** Stable across retries and duplicate stream records: one id per task per status. */
-export function webhookId(taskId: string, status: string): string {
-  return `msg_${taskId.replace(/-/g, '')}_${status}`;
+/**
+ * Stable across retries and duplicate stream records: one id per task per
+ * status, and a distinct one for a status reached again after the task was
+ * revived (a task reaches each status at most once before and once after).
+ */
+export function webhookId(taskId: string, status: string, revived = false): string {
+  return `msg_${taskId.replace(/-/g, '')}_${status}${revived ? '_revived' : ''}`;
 }

@@ -1,17 +1,19 @@
 /**
  * Wires an API route's logic into middy: logging context, header
- * normalisation, JSON body parsing, and the error envelope. The logic itself
- * is a plain async function of the event that returns the envelope's data.
+ * normalisation, JSON body parsing, the error envelope, and a 503 just
+ * before the function would time out. The logic itself is a plain async
+ * function of the event that returns the envelope's data (or a SuccessAnswer).
  */
 import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { logger } from '#adapters/logger';
-import { unauthenticated } from '#domain/errors';
+import { outOfTime, unauthenticated } from '#domain/errors';
 import { idempotencyKeySchema } from '#domain/generation-request';
 import { MAX_BODY_BYTES } from '../routes';
-import { successResponse } from './envelope';
+import { INVOCATION_MARGIN_MS } from '../time-budget';
+import { successResponse, SuccessAnswer } from './envelope';
 import { errorEnvelope, jsonBody, type JsonEvent } from './middleware';
 import { parseOrThrow } from './validation';
 
@@ -25,7 +27,13 @@ export interface ApiHandlerOptions {
 }
 
 export function apiHandler(logic: RouteLogic, options: ApiHandlerOptions) {
-  const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
+  const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>({
+    // Before Lambda's own timeout (which API Gateway shows as a bare 5xx): a 503 with Retry-After in the envelope.
+    timeoutEarlyInMillis: INVOCATION_MARGIN_MS,
+    timeoutEarlyResponse: () => {
+      throw outOfTime();
+    },
+  })
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(httpHeaderNormalizer())
     .use(errorEnvelope(logger));
@@ -33,7 +41,8 @@ export function apiHandler(logic: RouteLogic, options: ApiHandlerOptions) {
   return handler.handler(async (event, context) => {
     logger.appendKeys({ request_id: event.requestContext?.requestId });
     const data = await logic(event as unknown as JsonEvent, context);
-    return successResponse(data, event.requestContext.requestId);
+    const requestId = event.requestContext.requestId;
+    return data instanceof SuccessAnswer ? successResponse(data.data, requestId, data.status, data.message) : successResponse(data, requestId);
   });
 }
 

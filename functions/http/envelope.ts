@@ -8,11 +8,20 @@ const JSON_HEADERS = {
   'X-Content-Type-Options': 'nosniff',
 } as const;
 
-export function successResponse(data: unknown, requestId: string): APIGatewayProxyResult {
+/** A success other than a plain 200 "success": another 2xx status, or a message the client should read. */
+export class SuccessAnswer {
+  constructor(
+    readonly data: unknown,
+    readonly status: 200 | 202,
+    readonly message: string,
+  ) {}
+}
+
+export function successResponse(data: unknown, requestId: string, status = 200, message = 'success'): APIGatewayProxyResult {
   return {
-    statusCode: 200,
+    statusCode: status,
     headers: { ...JSON_HEADERS, 'X-Request-Id': requestId },
-    body: JSON.stringify({ code: 0, message: 'success', request_id: requestId, data }),
+    body: JSON.stringify({ code: 0, message, request_id: requestId, data }),
   };
 }
 

@@ -66,7 +66,7 @@ export const gatewayResponses: readonly GatewayResponseDefinition[] = [
   { type: 'BAD_REQUEST_PARAMETERS', statusCode: 400, fallbackStatus: 400, code: ErrorCode.badRequest, message: 'invalid request parameters: check the path and headers' },
   { type: 'WAF_FILTERED', statusCode: 403, fallbackStatus: 403, code: 40300, message: 'request blocked by the firewall' },
   // The authorizer Lambda crashed or timed out: the key store is unreachable, not a bad key.
-  { type: 'AUTHORIZER_FAILURE', statusCode: 503, fallbackStatus: 503, code: ErrorCode.dependencyUnavailable, message: unavailable },
+  { type: 'AUTHORIZER_FAILURE', statusCode: 503, fallbackStatus: 503, code: ErrorCode.dependencyUnavailable, message: unavailable, headers: { 'Retry-After': '2' } },
   { type: 'AUTHORIZER_CONFIGURATION_ERROR', statusCode: 503, fallbackStatus: 503, code: ErrorCode.dependencyUnavailable, message: unavailable },
   // The Lambda could not be invoked: throttled, failed to start, or the request exceeded
   // Lambda's 6 MB invocation limit (API Gateway itself accepts up to 10 MB).
@@ -76,6 +76,7 @@ export const gatewayResponses: readonly GatewayResponseDefinition[] = [
     fallbackStatus: 503,
     code: ErrorCode.dependencyUnavailable,
     message: 'the request could not be processed: retry in a few seconds; request bodies must stay under 6 MB',
+    headers: { 'Retry-After': '2' },
   },
   { type: 'INTEGRATION_TIMEOUT', statusCode: 504, fallbackStatus: 504, code: ErrorCode.upstreamTimeout, message: 'the request timed out: retry with the same Idempotency-Key' },
   { type: 'DEFAULT_4XX', fallbackStatus: 400, code: ErrorCode.badRequest, message: 'request rejected' },

@@ -32,7 +32,7 @@ import type {
 } from 'aws-lambda';
 import { routes as defaultRoutes, type RouteDefinition } from '../../functions/routes';
 import { gatewayResponse, gatewayResponseBody, type GatewayResponseType } from '../../functions/http/gateway-responses';
-import { FunctionTimeoutError, handlerCache, invokeWith, LOCAL_ACCOUNT_ID, LOCAL_REGION, type LambdaHandler } from './lambda-runtime';
+import { FunctionTimeoutError, handlerCache, InvocationKilledError, invokeWith, LOCAL_ACCOUNT_ID, LOCAL_REGION, type LambdaHandler } from './lambda-runtime';
 import { BodyTooLargeError, closeServer, discardRest, listen, LOOPBACK, readBody, trackSockets } from './net';
 
 /** API Gateway's maximum request payload. */
@@ -410,7 +410,7 @@ export async function startHttpFront(options: HttpFrontOptions = {}): Promise<Ht
       ]);
     } catch (error) {
       if (error instanceof GatewayAnswer) throw error;
-      if (error instanceof FunctionTimeoutError) errorLog(error.message);
+      if (error instanceof FunctionTimeoutError || error instanceof InvocationKilledError) errorLog(error.message);
       else errorLog(`functions/${route.functionName} threw ${(error as Error)?.name ?? 'Error'}: ${(error as Error)?.message ?? String(error)}`);
       // A Lambda function error: API Gateway answers 502.
       throw new GatewayAnswer('DEFAULT_5XX', 502);

@@ -7,6 +7,7 @@
  * Extension point: the reconciler (scheduled) and the notifier (stream) are
  * invoked through invokeFunction() too; see local-stack.ts.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
 import { FUNCTION_NEEDS } from '../function-needs';
@@ -89,18 +90,48 @@ export class FunctionTimeoutError extends Error {
   }
 }
 
+/** The invocation was killed where it ran (a crash, as a Lambda whose runtime died): it answers nothing more. */
+export class InvocationKilledError extends Error {
+  constructor(
+    readonly functionName: string,
+    reason: string,
+  ) {
+    super(`functions/${functionName} was killed (${reason}) (Lambda: "Runtime exited")`);
+    this.name = 'InvocationKilledError';
+  }
+}
+
+const invocations = new AsyncLocalStorage<{ kill(reason: string): void }>();
+
+/**
+ * Kills the invocation this code runs in, as a crash would: its caller gets
+ * InvocationKilledError at once, and whatever the handler does afterwards
+ * is dropped. Returns a promise that never settles, for the caller to await
+ * so that none of its own code runs on. Outside an invocation it throws.
+ */
+export function killCurrentInvocation(reason: string): Promise<never> {
+  const invocation = invocations.getStore();
+  if (!invocation) throw new Error('killCurrentInvocation: not inside a local Lambda invocation');
+  invocation.kill(reason);
+  return new Promise<never>(() => {});
+}
+
 /**
  * Invokes a handler with a fresh context; rejects with FunctionTimeoutError
  * when it runs past the function's timeout (the work itself cannot be killed
- * in-process: it runs on, its result is dropped, as with a frozen container).
+ * in-process: it runs on, its result is dropped, as with a frozen container),
+ * and with InvocationKilledError when killCurrentInvocation() ran inside it.
  */
 export async function invokeWith(handler: LambdaHandler, functionName: string, event: unknown, options: { timeoutMs?: number; requestId?: string } = {}): Promise<unknown> {
   const context = lambdaContext(functionName, options);
   const timeoutMs = options.timeoutMs ?? functionSettings(functionName).timeoutMs;
   let timer: NodeJS.Timeout | undefined;
+  let kill!: (reason: string) => void;
+  const killed = new Promise<never>((_, reject) => (kill = (reason) => reject(new InvocationKilledError(functionName, reason))));
   try {
     return await Promise.race([
-      Promise.resolve().then(() => handler(event, context)),
+      invocations.run({ kill }, () => Promise.resolve().then(() => handler(event, context))),
+      killed,
       new Promise((_, reject) => {
         timer = setTimeout(() => reject(new FunctionTimeoutError(functionName, timeoutMs)), timeoutMs);
       }),

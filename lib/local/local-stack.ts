@@ -23,12 +23,14 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ScheduledEvent } from 'aws-lambda';
 import { createClientStore } from '../../functions/adapters/dynamodb/client-store';
 import { backgroundFunctions, type BackgroundFunction } from '../../functions/background';
+import { setCrashTrap } from '../../functions/crash-points';
 import { newClientKey, newWebhookSecret } from '../../functions/domain/credentials';
+import type { SubmitStep } from '../../functions/domain/submit-generation';
 import { formatSetting, parseSetting, settingNames, specOf, type LocalSettingName, type SettingName, type SettingValue } from '../../functions/settings';
 import { TABLES, tableRoles, type TableNames } from '../../functions/tables';
 import { createTables, freePort, localDynamoClient, startDynamoDbLocal, tableNames, type RunningDynamoDb } from './dynamodb-local';
 import { startHttpFront, type HttpFront, type HttpFrontOptions } from './http-front';
-import { invokeFunction, LOCAL_ACCOUNT_ID, LOCAL_REGION } from './lambda-runtime';
+import { invokeFunction, killCurrentInvocation, LOCAL_ACCOUNT_ID, LOCAL_REGION } from './lambda-runtime';
 import { PortInUseError, refuseTakenPort } from './net';
 import { every, type Schedule } from './scheduler';
 import { startSecretsManagerEndpoint, type LocalSecretsEndpoint } from './secrets-manager-endpoint';
@@ -77,6 +79,12 @@ export interface LocalStack {
   readonly background: readonly string[];
   /** Child processes (DynamoDB Local's java), for a synchronous kill on abnormal exit. */
   readonly childProcesses: readonly ChildProcess[];
+  /**
+   * Kills the next submission right after `step`, as a Lambda that crashed
+   * there: the client gets API Gateway's 502, and nothing the handler would
+   * have done next happens (for tests of what survives a crash).
+   */
+  crashNextSubmission(step: SubmitStep): void;
   /** Kills child processes at once (for process.on('exit')): no waiting, no cleanup. */
   killChildren(): void;
   stop(): Promise<void>;
@@ -306,10 +314,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       front,
       background: backgroundNames,
       childProcesses: children,
+      crashNextSubmission: (armed) =>
+        setCrashTrap((step) => {
+          if (step !== armed) return undefined;
+          setCrashTrap(undefined);
+          return killCurrentInvocation(`crashed after ${step}`);
+        }),
       killChildren: () => {
         for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       },
-      stop: () => (stopped ??= stopAll()),
+      stop: () => (stopped ??= (setCrashTrap(undefined), stopAll())),
     };
   } catch (error) {
     for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');

@@ -13,10 +13,10 @@
  *   BENCH_LIFECYCLE_TASKS    whole-life tasks metered for DynamoDB units         (10; quick 4)
  *   BENCH_COLD_START_SHARE   share of invocations that are cold, for the cost    (0.01)
  *   BENCH_OUT                results directory                                   (bench-results)
- *   BENCH_PHASES             a comma list of cold,warm,http,notify,units to run only those
+ *   BENCH_PHASES             a comma list of cold,warm,http,notify,units,worst to run only those
  *                            (the cost needs cold, warm and units)                (all)
  */
-export const PHASES = ['cold', 'warm', 'http', 'notify', 'units'] as const;
+export const PHASES = ['cold', 'warm', 'http', 'notify', 'units', 'worst'] as const;
 export type Phase = (typeof PHASES)[number];
 
 function phases(): ReadonlySet<Phase> {

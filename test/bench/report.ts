@@ -120,6 +120,12 @@ export function renderReport(results: BenchResults): string {
       : [],
     results.dynamoUnits ? dynamoUnits(results.dynamoUnits) : [],
     results.cost ? costLines(results.cost) : [],
+    results.worstCase
+      ? [
+          `7. extend at its worst: measured ${results.worstCase.measured.ms} ms (HTTP ${results.worstCase.measured.status}, ${results.worstCase.measured.upstreamAttempts} upstream attempts: a 401 after 9.5 s, then an accepted call never answered); ` +
+            `bound with every dependency at its limit ${results.worstCase.boundMs} ms; function timeout ${results.worstCase.timeoutMs} ms, API Gateway 29000 ms`,
+        ]
+      : [],
     results.problems.length > 0 ? ['PROBLEMS:', ...results.problems.map((p) => `  - ${p}`)] : [],
     [`bench ran ${round(m.durationSeconds, 0)} s; results in ${m.outFile}`],
   ];

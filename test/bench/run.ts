@@ -9,6 +9,7 @@
  *   4. Secrets Manager reads (phase-warm.ts, phase-cold.ts)
  *   5. DynamoDB units per task (phase-units.ts)
  *   6. cost per million tasks (cost.ts)
+ *   7. the extend path at its worst, against its timeout (phase-worst.ts)
  * Times are reported, never asserted; the deterministic figures are held by
  * test/budgets/budgets.test.ts.
  */
@@ -30,6 +31,7 @@ import { httpPhase, type HttpResult } from './phase-http';
 import { notifyPhase, type NotifyResult } from './phase-notify';
 import { unitsPhase, type UnitsResult } from './phase-units';
 import { warmPhase, type WarmResult } from './phase-warm';
+import { worstCasePhase, type WorstCaseResult } from './phase-worst';
 import { renderReport } from './report';
 import { distribution, log, round } from './stats';
 
@@ -82,6 +84,7 @@ export interface BenchResults {
   readonly secretsManager: { readonly perThousandWarmExtends: number; readonly perColdStart: number; readonly cacheTtlSeconds: number };
   readonly dynamoUnits?: UnitsResult;
   readonly cost?: CostResult;
+  readonly worstCase?: WorstCaseResult;
   readonly problems: string[];
   readonly stackErrors: string[];
 }
@@ -207,6 +210,12 @@ async function main(): Promise<void> {
       log(`HTTP: ${config.httpExtends} extends, then their callbacks, at concurrency ${config.concurrency}...`);
       http = await httpPhase(ctx);
     }
+    let worstCase: WorstCaseResult | undefined;
+    if (run('worst')) {
+      log('the extend path at its worst (a slow upstream, a rotated key, an answer lost)...');
+      worstCase = await worstCasePhase(ctx);
+      if (worstCase.measured.ms >= worstCase.timeoutMs || worstCase.boundMs >= worstCase.timeoutMs) problems.push(`the extend path's worst case does not fit its ${worstCase.timeoutMs} ms timeout`);
+    }
     const cost = cold && warm && units ? costPerMillion({ warm, cold, units, coldStartShare: config.coldStartShare }) : undefined;
 
     for (const c of cold ?? []) if (c.real.failures + c.baseline.failures > 0) problems.push(`cold start of ${c.functionName}: ${c.real.failures} real and ${c.baseline.failures} bare runs failed (${c.real.firstError ?? c.baseline.firstError})`);
@@ -250,6 +259,7 @@ async function main(): Promise<void> {
       },
       dynamoUnits: units,
       cost,
+      worstCase,
       problems,
       stackErrors,
     };

@@ -96,12 +96,37 @@ describe('callback', () => {
   });
 });
 
+describe('a task the gateway failed as unconfirmed', () => {
+  const unconfirmed = { task_status: 'failed', status_rank: 3, failure_code: 'unconfirmed', failure_reason: 'never confirmed', open_shard: undefined, check_after: undefined } as const;
+
+  it('is revived by a valid callback: the upstream had the work after all', async () => {
+    const { task, token } = await storedTask(unconfirmed);
+    expect(await applyCallback(deps, token, parseUpstreamGeneration(processing))).toMatchObject({ task_status: 'processing', applied: true });
+    const revived = await store.get(task.task_id);
+    expect(revived).toMatchObject({ task_status: 'processing', upstream_id: UPSTREAM_ID, open_shard: expect.any(String) });
+    expect(revived?.failure_code).toBeUndefined();
+    expect(await applyCallback(deps, token, parseUpstreamGeneration(completed))).toMatchObject({ task_status: 'completed', applied: true });
+  });
+
+  it('is not revived by a forged callback', async () => {
+    const { task } = await storedTask(unconfirmed);
+    await expect(asClientSees(applyCallback(deps, `${task.task_id}.${'B'.repeat(43)}`, parseUpstreamGeneration(completed)))).rejects.toMatchObject({ status: 404 });
+    expect((await store.get(task.task_id))?.task_status).toBe('failed');
+  });
+
+  it('while a task failed for another reason never moves again', async () => {
+    const { task, token } = await storedTask({ ...unconfirmed, failure_code: 'refused', upstream_id: UPSTREAM_ID });
+    expect(await applyCallback(deps, token, parseUpstreamGeneration(completed))).toMatchObject({ task_status: 'failed', applied: false });
+    expect(await store.get(task.task_id)).toEqual(task);
+  });
+});
+
 describe('rejected callbacks change nothing', () => {
-  it('refuses a forged token for a real task', async () => {
+  it('refuses a forged token for a real task exactly as an unknown task (no way to learn that the task exists)', async () => {
     const { task, token } = await storedTask({ task_status: 'pending', status_rank: 1, upstream_id: UPSTREAM_ID });
     const forged = `${task.task_id}.${'A'.repeat(43)}`;
     expect(forged).not.toBe(token);
-    await expect(asClientSees(applyCallback(deps, forged, parseUpstreamGeneration(completed)))).rejects.toMatchObject({ status: 401 });
+    await expect(asClientSees(applyCallback(deps, forged, parseUpstreamGeneration(completed)))).rejects.toMatchObject({ status: 404, message: 'unknown callback' });
     expect(await store.get(task.task_id)).toEqual(task);
   });
 

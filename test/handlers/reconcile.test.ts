@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { silentLog, type TaskStore } from '#domain/ports';
 import { reconcileOpenTasks, type ReconcileDeps } from '#domain/reconcile';
 import { staticSecret } from '#adapters/secret-cache';
-import { openShard } from '#domain/submit-generation';
+import { openShard } from '../../functions/tables';
 import { createTaskStore } from '#adapters/dynamodb/task-store';
 import { createUpstreamClient } from '#adapters/upstream/http-client';
 import { createTestTables, type TestTables } from '../support/dynamo';
@@ -38,6 +38,7 @@ function deps(overrides: Partial<ReconcileDeps> = {}): ReconcileDeps {
     now: () => NOW,
     log: silentLog,
     recheckAfterSeconds: 30,
+    confirmDeadlineSeconds: 900,
     maxTasksPerRun: 100,
     concurrency: 1,
     ...overrides,
@@ -97,7 +98,11 @@ it('fails a submission the upstream never confirmed, at the deadline only', asyn
   const young = await openTask({ task_status: 'submitting', status_rank: 0, upstream_id: undefined });
   const old = await openTask({ task_status: 'submitting', status_rank: 0, upstream_id: undefined, deadline_at: NOW - 1 });
   expect(await reconcileOpenTasks(deps())).toMatchObject({ examined: 2, failed: 1, deferred: 1 });
-  expect(await store.get(old.task_id)).toMatchObject({ task_status: 'failed', failure_reason: 'the upstream never confirmed the submission' });
+  expect(await store.get(old.task_id)).toMatchObject({
+    task_status: 'failed',
+    failure_code: 'unconfirmed',
+    failure_reason: 'the upstream never confirmed the submission within 599 s; the task moves on if the upstream reports it later',
+  });
   expect((await store.get(young.task_id))?.task_status).toBe('submitting');
   expect(upstream.received).toHaveLength(0);
 });
@@ -121,6 +126,24 @@ it('stops at the first 429 and touches nothing else', async () => {
   expect(await reconcileOpenTasks(deps())).toMatchObject({ examined: 1, throttled: true });
   expect(upstream.received).toHaveLength(1);
   for (const task of tasks) expect((await store.get(task.task_id))?.task_status).toBe('pending');
+});
+
+it('fails an unconfirmed submission at its confirmation deadline, long before the generation deadline, as revivable', async () => {
+  const young = await openTask({ task_status: 'submitting', status_rank: 0, upstream_id: undefined, created_at: NOW - 899, unconfirmed_since: NOW - 899 });
+  const old = await openTask({ task_status: 'submitting', status_rank: 0, upstream_id: undefined, created_at: NOW - 900, unconfirmed_since: NOW - 900 });
+  expect(await reconcileOpenTasks(deps())).toMatchObject({ examined: 2, failed: 1, deferred: 1 });
+  expect(await store.get(old.task_id)).toMatchObject({ task_status: 'failed', failure_code: 'unconfirmed' });
+  expect(await store.get(young.task_id)).toMatchObject({ task_status: 'submitting', check_after: NOW + 1 });
+  expect(upstream.received).toHaveLength(0);
+});
+
+it('fails a task past its deadline even when the upstream cannot be asked', async () => {
+  const task = await openTask({ deadline_at: NOW - 1, created_at: NOW - 7200 });
+  upstream.script({ status: 500, body: fixture('error-500-panic.json') });
+  expect(await reconcileOpenTasks(deps())).toMatchObject({ failed: 1, errors: 0 });
+  const stored = await store.get(task.task_id);
+  expect(stored).toMatchObject({ task_status: 'failed', failure_code: 'deadline' });
+  expect(stored?.failure_reason).toBe('no final state from the upstream within 7199 s (the upstream could not be asked: the upstream answered HTTP 500)');
 });
 
 it('does bounded work per run', async () => {

@@ -43,7 +43,9 @@ beforeAll(async () => {
     tasks: createTaskStore({ client: tables.doc, tasksTable: tables.names.tasks, idempotencyTable: tables.names.idempotency }),
     upstream: createUpstreamClient({ baseUrl: upstream.url, apiKey: staticSecret('up-key'), timeoutMs: 2000 }),
     callbackBaseUrl: 'https://gateway.example.com/prod',
-    lifecycle: { reconcileAfterSeconds: 120, deadlineSeconds: 7200, retentionDays: 90 },
+    lifecycle: { reconcileAfterSeconds: 120, deadlineSeconds: 7200, confirmDeadlineSeconds: 900, retentionDays: 90 },
+    submitWindowSeconds: 28,
+    inFlightWaitMs: 3000,
     now: () => Math.floor(Date.now() / 1000),
     log: silentLog,
   };
@@ -73,7 +75,7 @@ it('a field added to the schema is part of the Idempotency-Key fingerprint: anot
     asClientSees(submitGeneration(deps, { ownerId: 'client-a', parentTaskId: PARENT, request: parse({ user_prompt: 'a cat', aspect_ratio: '1:1' }), idempotencyKey: key })),
   ).rejects.toMatchObject({ status: 409, code: 40901 });
   const replay = await submitGeneration(deps, { ownerId: 'client-a', parentTaskId: PARENT, request: parse({ user_prompt: 'a cat', aspect_ratio: '9:16' }), idempotencyKey: key });
-  expect(replay.task_id).toBe(first.task_id);
+  expect(replay.task.task_id).toBe(first.task.task_id);
   expect(upstream.received).toHaveLength(1);
 });
 

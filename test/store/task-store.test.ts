@@ -90,15 +90,50 @@ describe('task store', () => {
     expect(await store.get(second.task_id)).toBeUndefined();
   });
 
-  it('reuses an expired key, and releases a key only for its own task', async () => {
+  it('reuses an expired key, and releases a key only for its own task, in the same write that fails it', async () => {
     const first = taskItem();
     const pk = `client-a#${randomUUID()}`;
     await store.create(first, { pk, fingerprint: 'f1', task_id: first.task_id, created_at: NOW - 100, expires_at: NOW - 50 });
     const second = taskItem();
     await store.create(second, { pk, fingerprint: 'f2', task_id: second.task_id, created_at: NOW, expires_at: NOW + 86400 });
-    await store.releaseIdempotencyKey(pk, first.task_id);
+    const refused = { status: 'failed', at: NOW, failureReason: 'refused', failureCode: 'refused', onlyFrom: 'submitting' } as const;
+    // The first task's key is now the second's: failing the first cannot free it.
+    expect(await store.failSubmission(first.task_id, refused, pk)).toBe(false);
     expect((await store.getIdempotencyRecord(pk))?.task_id).toBe(second.task_id);
-    await store.releaseIdempotencyKey(pk, second.task_id);
+    expect(await store.get(first.task_id)).toMatchObject({ task_status: 'submitting' });
+    expect(await store.failSubmission(second.task_id, refused, pk)).toBe(true);
     expect(await store.getIdempotencyRecord(pk)).toBeUndefined();
+    expect(await store.get(second.task_id)).toMatchObject({ task_status: 'failed', failure_code: 'refused' });
+  });
+
+  it('fails a submission only while it is submitting: a task a callback moved on keeps its state and its key', async () => {
+    const task = taskItem();
+    const pk = `client-a#${randomUUID()}`;
+    await store.create(task, { pk, fingerprint: 'f', task_id: task.task_id, created_at: NOW, expires_at: NOW + 86400 });
+    await store.advance(task.task_id, { status: 'processing', at: NOW + 1, upstreamId: 'up-1', fromUpstream: true });
+    expect(await store.failSubmission(task.task_id, { status: 'failed', at: NOW + 2, failureReason: 'late refusal', onlyFrom: 'submitting' }, pk)).toBe(false);
+    expect(await store.get(task.task_id)).toMatchObject({ task_status: 'processing' });
+    expect((await store.getIdempotencyRecord(pk))?.task_id).toBe(task.task_id);
+  });
+
+  it('revives a task failed as unconfirmed on a report from the upstream, and no other failed or completed task', async () => {
+    const unconfirmed = taskItem({ task_status: 'failed', status_rank: 3, failure_code: 'unconfirmed', failure_reason: 'never confirmed', open_shard: undefined, check_after: undefined });
+    const refused = taskItem({ task_status: 'failed', status_rank: 3, failure_code: 'refused', failure_reason: 'no', open_shard: undefined, check_after: undefined });
+    const completed = taskItem({ task_status: 'completed', status_rank: 3, upstream_id: 'up-done', video_url: 'https://v/x.mp4', open_shard: undefined, check_after: undefined });
+    for (const task of [unconfirmed, refused, completed]) await store.create(task);
+    const report = { status: 'processing', at: NOW, upstreamId: 'up-2', fromUpstream: true } as const;
+
+    const revived = await store.advance(unconfirmed.task_id, report);
+    expect(revived.applied).toBe(true);
+    expect(revived.task).toMatchObject({ task_status: 'processing', status_rank: 2, upstream_id: 'up-2', open_shard: expect.any(String), check_after: NOW });
+    expect(revived.task?.failure_code).toBeUndefined();
+    expect(revived.task?.failure_reason).toBeUndefined();
+    // Not from the upstream (a gateway decision): no revival.
+    expect((await store.advance(refused.task_id, { ...report, fromUpstream: undefined })).applied).toBe(false);
+    expect((await store.advance(refused.task_id, report)).applied).toBe(false);
+    expect((await store.advance(completed.task_id, { ...report, upstreamId: 'up-done' })).applied).toBe(false);
+    // Once revived, the usual forward-only rule again.
+    expect((await store.advance(unconfirmed.task_id, report)).applied).toBe(false);
+    expect((await store.advance(unconfirmed.task_id, { ...report, status: 'completed', videoUrl: 'https://v/y.mp4' })).task).toMatchObject({ task_status: 'completed' });
   });
 });

@@ -34,7 +34,7 @@ describe('task statuses', () => {
     };
     const view = toTaskView(item);
     expect(Object.keys(view).sort()).toEqual(
-      ['created_at', 'failure_reason', 'last_frame_url', 'parent_task_id', 'prompt', 'task_id', 'task_status', 'thumbnail_url', 'updated_at', 'video_url'].sort(),
+      ['created_at', 'failure_code', 'failure_reason', 'last_frame_url', 'parent_task_id', 'prompt', 'task_id', 'task_status', 'thumbnail_url', 'updated_at', 'video_url'].sort(),
     );
     expect(JSON.stringify(view)).not.toMatch(/secret-upstream|hash|owner/);
   });

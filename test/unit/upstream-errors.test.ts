@@ -1,4 +1,4 @@
-import { upstreamHttpError, upstreamReason, upstreamTransportError } from '#adapters/upstream/http-client';
+import { cleanReason, refusalKind, TransportFailure, upstreamHttpError, upstreamReason, upstreamTransportError } from '#adapters/upstream/http-client';
 import { clientView } from '../support/client-view';
 import { fixtureText } from '../support/fixtures';
 
@@ -22,12 +22,40 @@ describe('upstream error mapping', () => {
     [403, '', 502, 50200, "the upstream rejected the gateway's credentials"],
     [404, '{"detail":"Not found"}', 404, 40400, 'the upstream does not know that generation'],
     [429, '{"detail":"slow down"}', 503, 50300, 'the upstream is throttling requests'],
-    [500, fixtureText('error-500-panic.json'), 502, 50200, 'the upstream answered HTTP 500: Panic detected'],
-    [503, 'Service Unavailable', 503, 50300, 'the upstream is unavailable (HTTP 503)'],
-  ])('maps HTTP %i', (status, body, expectedStatus, code, message) => {
-    const error = clientView(upstreamHttpError(status, body));
+  ])('maps HTTP %i, a refusal', (status, body, expectedStatus, code, message) => {
+    const raw = upstreamHttpError(status, body);
+    expect(raw.outcome).toBe('refused');
+    const error = clientView(raw);
     expect(error).toMatchObject({ status: expectedStatus, code });
     expect(error.message).toContain(message);
+  });
+
+  it.each([
+    [500, fixtureText('error-500-panic.json')],
+    [502, '<html>502 Bad Gateway</html>'],
+    [503, 'Service Unavailable'],
+    [408, ''],
+  ])('HTTP %i is an unknown outcome, and the upstream text stays out of the message', (status, body) => {
+    const error = upstreamHttpError(status, body);
+    expect(error.outcome).toBe('unknown');
+    expect(error.message).not.toMatch(/Panic|Bad Gateway|Service Unavailable/);
+  });
+
+  it.each([
+    ['prompt violates the content policy', 'upstream-content-refused'],
+    ['NSFW content detected', 'upstream-content-refused'],
+    ['insufficient balance', 'upstream-balance'],
+    ['余额不足', 'upstream-balance'],
+    ['too many requests, concurrency limit', 'upstream-quota'],
+    ['image_url could not be fetched', 'upstream-rejected'],
+  ])('sorts the refusal "%s" as %s', (reason, kind) => {
+    expect(refusalKind(reason)).toBe(kind);
+  });
+
+  it('cleans the upstream message: no key, one line, bounded', () => {
+    expect(cleanReason('invalid key sk-live-abcdefghijkl\nretry')).toBe('invalid key [redacted] retry');
+    expect(cleanReason(`token ${'a1B2'.repeat(12)} refused`)).toBe('token [redacted] refused');
+    expect(cleanReason('too long '.repeat(50))).toHaveLength(301);
   });
 
   it('passes Retry-After on throttling', () => {
@@ -35,10 +63,16 @@ describe('upstream error mapping', () => {
     expect(clientView(upstreamHttpError(429, '', 'garbage')).headers).toEqual({});
   });
 
-  it('maps timeouts, refusals and resets', () => {
-    expect(clientView(upstreamTransportError(Object.assign(new Error('t'), { name: 'TimeoutError' }), 10_000))).toMatchObject({ status: 504, message: 'the upstream did not answer within 10 s' });
-    expect(clientView(upstreamTransportError(new TypeError('fetch failed', { cause: { code: 'ECONNREFUSED' } }), 1000)).status).toBe(503);
-    expect(clientView(upstreamTransportError(new TypeError('fetch failed', { cause: { code: 'ECONNRESET' } }), 1000)).status).toBe(502);
-    expect(clientView(upstreamTransportError(new TypeError('fetch failed', { cause: { code: 'UND_ERR_SOCKET' } }), 1000)).status).toBe(502);
+  it('maps timeouts, refusals and resets: nothing sent is refused, anything after sending is unknown', () => {
+    const timedOut = upstreamTransportError(new TransportFailure(true, true, 'ETIMEDOUT'), 10_000);
+    expect(timedOut.outcome).toBe('unknown');
+    expect(clientView(timedOut)).toMatchObject({ status: 504, message: 'the upstream did not answer within 10 s' });
+    const refused = upstreamTransportError(new TransportFailure(false, false, 'ECONNREFUSED'), 1000);
+    expect(refused.outcome).toBe('refused');
+    expect(clientView(refused)).toMatchObject({ status: 503, message: 'the upstream is unreachable; retry later' });
+    expect(upstreamTransportError(new TransportFailure(false, true, 'ETIMEDOUT'), 1000)).toMatchObject({ outcome: 'refused' });
+    const reset = upstreamTransportError(new TransportFailure(true, false, 'ECONNRESET'), 1000);
+    expect(reset.outcome).toBe('unknown');
+    expect(clientView(reset).status).toBe(502);
   });
 });

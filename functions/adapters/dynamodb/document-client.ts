@@ -2,12 +2,13 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ExpectedOutcome, isDomainError, storeUnavailable } from '#domain/errors';
+import { AWS_CLIENT_CONFIG } from '../aws-client-config';
 
 let shared: DynamoDBDocumentClient | undefined;
 
-/** The SDK reads AWS_ENDPOINT_URL_DYNAMODB, so the local stack needs no code path of its own. */
+/** The SDK reads AWS_ENDPOINT_URL_DYNAMODB, so the local stack needs no code path of its own. Timeouts and attempts: aws-client-config.ts. */
 export function documentClient(): DynamoDBDocumentClient {
-  shared ??= DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+  shared ??= DynamoDBDocumentClient.from(new DynamoDBClient(AWS_CLIENT_CONFIG), {
     marshallOptions: { removeUndefinedValues: true },
   });
   return shared;

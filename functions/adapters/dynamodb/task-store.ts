@@ -3,11 +3,11 @@
  * task write is a single conditional request, so state only moves forward
  * even when updates race (no read-then-write).
  */
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { IdempotencyKeyTaken, type AdvanceResult, type IdempotencyRecord, type OpenTask, type TaskStore } from '#domain/ports';
-import { STATUS_RANK, TERMINAL_RANK, type TaskItem, type TaskUpdate } from '#domain/task';
-import { OPEN_TASKS_INDEX } from '../../tables';
+import { STATUS_RANK, TERMINAL_RANK, type FailureCode, type TaskItem, type TaskUpdate } from '#domain/task';
+import { OPEN_TASKS_INDEX, openShard } from '../../tables';
 import { guarded, isConditionFailure } from './document-client';
 
 export interface TaskStoreOptions {
@@ -23,16 +23,36 @@ const FIELD_OF_UPDATE = {
   thumbnailUrl: 'thumbnail_url',
   lastFrameUrl: 'last_frame_url',
   failureReason: 'failure_reason',
+  failureCode: 'failure_code',
 } as const satisfies Partial<Record<keyof TaskUpdate, keyof TaskItem>>;
 
-/** Builds the one UpdateItem that moves a task forward; exported for the tests of its shape. */
-export function advanceExpression(update: TaskUpdate) {
+/** The one failed state a report from the upstream may move again (see functions/domain/reconcile.ts). */
+const REVIVABLE: FailureCode = 'unconfirmed';
+
+/**
+ * Builds the one UpdateItem that moves a task forward: to a higher rank
+ * only; or, with `revive`, out of a failure the gateway decided only because
+ * it never heard back (failure_code `unconfirmed`), marking it revived_at.
+ * A task that is open after the move is in the open-task index; one that is
+ * not failed carries no failure. Exported for the tests of its shape.
+ */
+export function advanceExpression(taskId: string, update: TaskUpdate, { revive = false } = {}) {
   const rank = STATUS_RANK[update.status];
+  const terminal = rank === TERMINAL_RANK;
   const names: Record<string, string> = { '#status': 'task_status', '#rank': 'status_rank', '#updated': 'updated_at', '#id': 'task_id' };
   const values: Record<string, unknown> = { ':status': update.status, ':rank': rank, ':at': update.at };
   const set = ['#status = :status', '#rank = :rank', '#updated = :at'];
   const remove: string[] = [];
-  let condition = 'attribute_exists(#id) AND #rank < :rank';
+  let condition = 'attribute_exists(#id) AND ';
+  if (revive) {
+    names['#failure_code'] = 'failure_code';
+    names['#revived'] = 'revived_at';
+    values[':revivable'] = REVIVABLE;
+    condition += '#failure_code = :revivable';
+    set.push('#revived = :at');
+  } else {
+    condition += '#rank < :rank';
+  }
 
   for (const [key, attribute] of Object.entries(FIELD_OF_UPDATE) as [keyof typeof FIELD_OF_UPDATE, string][]) {
     const value = update[key];
@@ -40,6 +60,12 @@ export function advanceExpression(update: TaskUpdate) {
     names[`#${attribute}`] = attribute;
     values[`:${attribute}`] = value;
     set.push(`#${attribute} = :${attribute}`);
+  }
+  if (update.status !== 'failed') {
+    // A revived task is no longer failed.
+    names['#failure_reason'] = 'failure_reason';
+    names['#failure_code'] = 'failure_code';
+    remove.push('#failure_reason', '#failure_code');
   }
   if (update.upstreamId !== undefined) {
     // A callback carries the upstream id; it must be this task's (or the first one seen).
@@ -52,18 +78,23 @@ export function advanceExpression(update: TaskUpdate) {
     values[':from'] = update.onlyFrom;
     condition += ' AND #status = :from';
   }
-  if (update.checkAfter !== undefined && rank !== TERMINAL_RANK) {
-    names['#check'] = 'check_after';
-    values[':check'] = update.checkAfter;
-    set.push('#check = :check');
-  }
-  if (rank === TERMINAL_RANK) {
-    names['#shard'] = 'open_shard';
-    names['#check'] = 'check_after';
+  names['#shard'] = 'open_shard';
+  names['#check'] = 'check_after';
+  if (terminal) {
     remove.push('#shard', '#check');
+  } else {
+    // Back in (or still in) the open-task index; a revived task is checked at once.
+    values[':shard'] = openShard(taskId);
+    values[':check'] = update.checkAfter ?? update.at;
+    set.push('#shard = if_not_exists(#shard, :shard)', update.checkAfter !== undefined ? '#check = :check' : '#check = if_not_exists(#check, :check)');
   }
   const expression = `SET ${set.join(', ')}${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`;
   return { UpdateExpression: expression, ConditionExpression: condition, ExpressionAttributeNames: names, ExpressionAttributeValues: values };
+}
+
+/** The per-item reasons of a cancelled transaction ('ConditionalCheckFailed', 'TransactionConflict', 'None'). */
+function cancellationReasons(error: unknown): string[] {
+  return ((error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? []).map((reason) => reason.Code ?? 'None');
 }
 
 async function ignoringConditionFailure(operation: () => Promise<unknown>): Promise<boolean> {
@@ -92,6 +123,27 @@ export function createTaskStore({ client, tasksTable, idempotencyTable }: TaskSt
         ),
       ),
     );
+
+  /** One conditional UpdateItem moving a task; the item as it is when the condition refuses it. */
+  const advanceIf = async (taskId: string, update: TaskUpdate, options?: { revive: boolean }): Promise<AdvanceResult> => {
+    try {
+      const { Attributes } = await client.send(
+        new UpdateCommand({
+          TableName: tasksTable,
+          Key: { task_id: taskId },
+          ...advanceExpression(taskId, update, options),
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { applied: true, task: Attributes as TaskItem };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      // The document client does not unmarshall the item carried by the condition failure.
+      const item = (error as { Item?: Parameters<typeof unmarshall>[0] }).Item;
+      return { applied: false, task: item === undefined ? undefined : (unmarshall(item) as TaskItem) };
+    }
+  };
 
   return {
     get: (taskId) =>
@@ -125,8 +177,11 @@ export function createTaskStore({ client, tasksTable, idempotencyTable }: TaskSt
             }),
           );
         } catch (error) {
-          const reasons = (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons;
-          if (reasons?.[1]?.Code === 'ConditionalCheckFailed') {
+          const reasons = cancellationReasons(error);
+          // Another request with this key is writing it at this very moment: the caller tries again shortly.
+          if (reasons.includes('TransactionConflict')) throw new IdempotencyKeyTaken(undefined);
+          if (reasons[1] === 'ConditionalCheckFailed') {
+            // Undefined when the holder released it in between: the caller claims it again.
             const { Item } = await client.send(new GetCommand({ TableName: idempotencyTable, Key: { pk: idempotency.pk }, ConsistentRead: true }));
             throw new IdempotencyKeyTaken(Item as IdempotencyRecord | undefined);
           }
@@ -140,39 +195,48 @@ export function createTaskStore({ client, tasksTable, idempotencyTable }: TaskSt
         return Item as IdempotencyRecord | undefined;
       }),
 
-    releaseIdempotencyKey: (pk, taskId) =>
+    failSubmission: (taskId, update, idempotencyPk) =>
       guarded(async () => {
-        await ignoringConditionFailure(() =>
-          client.send(
-            new DeleteCommand({
-              TableName: idempotencyTable,
-              Key: { pk },
-              ConditionExpression: 'task_id = :task',
-              ExpressionAttributeValues: { ':task': taskId },
+        const task = { TableName: tasksTable, Key: { task_id: taskId }, ...advanceExpression(taskId, update) };
+        if (idempotencyPk === undefined) return ignoringConditionFailure(() => client.send(new UpdateCommand(task)));
+        try {
+          await client.send(
+            new TransactWriteCommand({
+              TransactItems: [
+                { Update: task },
+                {
+                  Delete: {
+                    TableName: idempotencyTable,
+                    Key: { pk: idempotencyPk },
+                    // Only this task's claim (an absent record is fine: the task still fails).
+                    ConditionExpression: 'attribute_not_exists(pk) OR task_id = :task',
+                    ExpressionAttributeValues: { ':task': taskId },
+                  },
+                },
+              ],
             }),
-          ),
-        );
+          );
+          return true;
+        } catch (error) {
+          if (cancellationReasons(error).includes('ConditionalCheckFailed')) return false;
+          throw error;
+        }
       }),
+
+    markUnconfirmed: async (taskId, at, checkAfter) => {
+      await updateIf(taskId, 'SET unconfirmed_since = :at, check_after = :check', 'task_status = :submitting', {
+        ':at': at,
+        ':check': checkAfter,
+        ':submitting': 'submitting',
+      });
+    },
 
     advance: (taskId, update) =>
       guarded(async (): Promise<AdvanceResult> => {
-        try {
-          const { Attributes } = await client.send(
-            new UpdateCommand({
-              TableName: tasksTable,
-              Key: { task_id: taskId },
-              ...advanceExpression(update),
-              ReturnValues: 'ALL_NEW',
-              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-            }),
-          );
-          return { applied: true, task: Attributes as TaskItem };
-        } catch (error) {
-          if (!isConditionFailure(error)) throw error;
-          // The document client does not unmarshall the item carried by the condition failure.
-          const item = (error as { Item?: Parameters<typeof unmarshall>[0] }).Item;
-          return { applied: false, task: item === undefined ? undefined : (unmarshall(item) as TaskItem) };
-        }
+        const moved = await advanceIf(taskId, update);
+        // Refused: a report from the upstream still revives a task the gateway failed only for never hearing back.
+        if (!moved.applied && update.fromUpstream && moved.task?.failure_code === REVIVABLE) return advanceIf(taskId, update, { revive: true });
+        return moved;
       }),
 
     attachUpstreamId: async (taskId, upstreamId, at) => {

@@ -63,6 +63,19 @@ function buildShapes() {
   return { raw, wrapped };
 }
 
+/**
+ * An aggregator's error envelope, whatever the HTTP status it came with:
+ * `{"code": <non-zero>, "message": ..., "data": null}`: a definite refusal,
+ * with the upstream's own code and message.
+ */
+export function envelopeRefusal(body: unknown): { code: string; message?: string } | undefined {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return undefined;
+  const { code, message, data } = body as Record<string, unknown>;
+  if ((typeof code !== 'number' && typeof code !== 'string') || code === '' || Number(code) === 0 || Number(code) === 200) return undefined;
+  if (data !== null && data !== undefined) return undefined;
+  return { code: String(code), message: typeof message === 'string' && message.trim() !== '' ? message : undefined };
+}
+
 /** ISO strings, unix seconds or unix milliseconds, to unix seconds. */
 export function toUnixSeconds(value: string | number | null | undefined): number | undefined {
   if (value === null || value === undefined || value === '') return undefined;
