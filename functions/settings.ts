@@ -125,11 +125,12 @@ export const SETTINGS = {
     default: 1,
     description: 'reconciler schedule',
   }),
+  // Not reserved by default: AWS refuses a reservation that leaves the account under 100 unreserved
+  // executions (new accounts often have 10 in all). Overlapping runs are safe: every task write is conditional.
   reconcilerReservedConcurrency: setting(orNone(integer({ min: 1 })), {
     context: true,
-    default: 1,
-    defaultText: '1 (`none` to reserve nothing)',
-    description: 'one reconciler run at a time',
+    defaultText: 'none (`1`: one run at a time)',
+    description: "reserved concurrency of the reconciler (the account must keep 100 unreserved)",
   }),
   taskRetentionDays: setting(integer({ min: 1 }), {
     env: 'TASK_RETENTION_DAYS',
@@ -199,8 +200,31 @@ export const SETTINGS = {
   apiGatewayCloudWatchRole: setting(flag(), {
     context: true,
     default: true,
-    description: "create API Gateway's account-level logging role (false on all but one stack per account)",
+    description: "deploy the stack `LumaGatewayAccount` first: API Gateway's account-level logging role, one per account and region",
   }),
+  callbackThrottleRateLimit: setting(positiveNumber(), {
+    context: true,
+    default: 20,
+    description: "the open callback route's own throttle, requests per second",
+  }),
+  callbackThrottleBurstLimit: setting(integer({ min: 1 }), {
+    context: true,
+    default: 40,
+    description: "the open callback route's own throttle, burst",
+  }),
+  alarmEmails: setting(listOf(text({ pattern: /^[^\s@,]+@[^\s@,]+\.[^\s@,]+$/, describe: 'an e-mail' }), { minItems: 1 }), {
+    context: true,
+    defaultText: '—',
+    description: "e-mail addresses subscribed to the stack's alarm topic (comma-separated; each confirms once)",
+  }),
+  alarmTopicArn: setting(
+    text({ pattern: /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/, describe: 'a standard (not FIFO) SNS topic ARN' }),
+    {
+      context: true,
+      defaultText: '—',
+      description: 'an existing SNS topic (same account and region) that also receives every alarm',
+    },
+  ),
 
   // --- the local stack (npm start) ----------------------------------------------------------------
   port: setting(integer({ min: 0, max: 65_535 }), {

@@ -9,21 +9,24 @@ import type { RouteDefinition } from '../functions/routes';
 
 export interface GatewayApiProps {
   readonly stageName: string;
-  /** Steady-state requests per second for the whole stage. */
+  /**
+   * Default throttle of the stage, requests per second. API Gateway applies a
+   * stage's limits per method: each method gets its own bucket of this size.
+   */
   readonly throttleRateLimit: number;
-  /** Burst capacity for the whole stage. */
+  /** Default burst of each method of the stage. */
   readonly throttleBurstLimit: number;
+  /**
+   * Methods with their own throttle instead of the stage's (the open
+   * callback route), each with its own token bucket.
+   */
+  readonly methodThrottles?: readonly MethodThrottle[];
   /** The Lambda TOKEN authorizer checking `Authorization: Bearer <key>`. */
   readonly authorizerFunction: lambda.IFunction;
   /** How long API Gateway caches the authorizer's verdict on a key (0: not cached). */
   readonly authorizerCacheTtl: Duration;
   readonly logRetention: logs.RetentionDays;
   readonly logRemovalPolicy: RemovalPolicy;
-  /**
-   * Create the account-level role API Gateway needs to write logs
-   * (AWS::ApiGateway::Account). Turn off when the account already has one.
-   */
-  readonly manageCloudWatchRole: boolean;
   /** Associate this WAFv2 web ACL with the stage. @default none */
   readonly webAclArn?: string;
 }
@@ -34,6 +37,14 @@ export interface GatewayApiProps {
  * the callback token itself; no header (Authorization carries client keys);
  * the principal the authorizer returned (the client id, never the key).
  */
+/** One method's own throttle: `path` as in functions/routes.ts. */
+export interface MethodThrottle {
+  readonly method: string;
+  readonly path: string;
+  readonly rateLimit: number;
+  readonly burstLimit: number;
+}
+
 export const ACCESS_LOG_FIELDS: Readonly<Record<string, string>> = {
   requestId: '$context.requestId',
   extendedRequestId: '$context.extendedRequestId',
@@ -52,7 +63,6 @@ export const ACCESS_LOG_FIELDS: Readonly<Record<string, string>> = {
   principalId: '$context.authorizer.principalId',
   errorMessage: '$context.error.message',
   errorResponseType: '$context.error.responseType',
-  xrayTraceId: '$context.xrayTraceId',
 };
 
 /** A gateway response body in the API envelope, as a VTL template. */
@@ -64,20 +74,38 @@ export function gatewayResponseTemplate(definition: GatewayResponseDefinition): 
 }
 
 /**
- * The public REST API: one regional stage with throttling, JSON access logs
- * that never hold keys or callback tokens, X-Ray, error-only execution logs
- * without data trace, the Bearer-key authorizer, and gateway responses in the
- * API's envelope. Routes are added from functions/routes.ts by addRoute().
+ * The public REST API: one regional stage with throttling (and the methods
+ * that have their own), JSON access logs that never hold keys or callback
+ * tokens, error-only execution logs without data trace, the Bearer-key
+ * authorizer, and gateway responses in the API's envelope. Routes are added
+ * from functions/routes.ts by addRoute().
+ *
+ * No X-Ray tracing on the stage: API Gateway's trace segments record the
+ * request URL, and the callback URL's path is the task's token. The
+ * functions trace themselves (active tracing), without the URL.
+ *
+ * Access and execution logs need the account's API Gateway CloudWatch role
+ * (AWS::ApiGateway::Account), which this construct never creates: it is one
+ * per account and region (lib/api-gateway-account.ts).
  */
 export class GatewayApi extends Construct {
   readonly api: apigateway.RestApi;
   readonly authorizer: apigateway.TokenAuthorizer;
   readonly accessLogGroup: logs.LogGroup;
   readonly stageName: string;
+  /** `METHOD /path` of every route added. */
+  private readonly routeKeys = new Set<string>();
 
   constructor(scope: Construct, id: string, props: GatewayApiProps) {
     super(scope, id);
     this.stageName = props.stageName;
+    // A method setting for a method that does not exist fails the deployment: refuse it at synth.
+    this.node.addValidation({
+      validate: () =>
+        (props.methodThrottles ?? [])
+          .filter((throttle) => !this.routeKeys.has(`${throttle.method} ${throttle.path}`))
+          .map((throttle) => `throttle for ${throttle.method} ${throttle.path}, which is not a route of this API`),
+    });
 
     this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
       retention: props.logRetention,
@@ -88,14 +116,27 @@ export class GatewayApi extends Construct {
       restApiName: `luma-gateway-${props.stageName}`,
       description: 'luma-gateway: extend and create Luma Dream Machine videos through an upstream video API',
       endpointTypes: [apigateway.EndpointType.REGIONAL],
-      cloudWatchRole: props.manageCloudWatchRole,
-      // The role is account-wide (every API of the region logs through it): never delete it with this stack.
-      cloudWatchRoleRemovalPolicy: props.manageCloudWatchRole ? RemovalPolicy.RETAIN : undefined,
+      // Account-wide: one stack per account manages it (lib/api-gateway-account.ts).
+      cloudWatchRole: false,
       deployOptions: {
         stageName: props.stageName,
         throttlingRateLimit: props.throttleRateLimit,
         throttlingBurstLimit: props.throttleBurstLimit,
-        tracingEnabled: true,
+        // Trace segments would record the URL, and with it the callback token.
+        tracingEnabled: false,
+        methodOptions: Object.fromEntries(
+          (props.methodThrottles ?? []).map((throttle) => [
+            `${throttle.path}/${throttle.method}`,
+            {
+              throttlingRateLimit: throttle.rateLimit,
+              throttlingBurstLimit: throttle.burstLimit,
+              // Stated, not left to what an overridden method inherits from the stage.
+              loggingLevel: apigateway.MethodLoggingLevel.ERROR,
+              dataTraceEnabled: false,
+              metricsEnabled: false,
+            },
+          ]),
+        ),
         accessLogDestination: new apigateway.LogGroupLogDestination(this.accessLogGroup),
         accessLogFormat: apigateway.AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
         // Execution logs: errors only, and never the data trace, which would
@@ -141,22 +182,19 @@ export class GatewayApi extends Construct {
       });
     }
 
+    Validations.of(this.api.deploymentStage).acknowledge({
+      id: 'Serverless-APIGWXrayEnabled',
+      reason:
+        "Stage tracing is off on purpose: API Gateway's trace segments record the request URL, and the callback " +
+        "route's path is the task's token (its credential). Every function traces itself (Lambda active tracing), without the URL.",
+    });
+
     Validations.of(this.api).acknowledge({
       id: 'AwsSolutions-APIG2',
       reason:
         'No API Gateway request validators on purpose: their errors cannot say which field is wrong; each Lambda ' +
         'validates its input and answers 400/415 in the API envelope with an actionable message.',
     });
-
-    if (props.manageCloudWatchRole) {
-      const cloudWatchRole = this.api.node.findChild('CloudWatchRole');
-      Validations.of(cloudWatchRole).acknowledge({
-        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
-        reason:
-          'AmazonAPIGatewayPushToCloudWatchLogs is the AWS-documented policy for the account-level role API Gateway ' +
-          'uses to write access and execution logs; only apigateway.amazonaws.com can assume the role.',
-      });
-    }
   }
 
   /**
@@ -171,6 +209,7 @@ export class GatewayApi extends Construct {
 
   /** Adds one route of functions/routes.ts, served by `handler` through a Lambda proxy integration. */
   addRoute(route: RouteDefinition, handler: lambda.IFunction): apigateway.Method {
+    this.routeKeys.add(`${route.method} ${route.path}`);
     const resource = this.api.root.resourceForPath(route.path);
     // No test-invoke permission: only the deployed stage may call the function.
     const integration = new apigateway.LambdaIntegration(handler, { allowTestInvoke: false });

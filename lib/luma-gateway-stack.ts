@@ -1,5 +1,4 @@
 import { Annotations, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -8,10 +7,12 @@ import { AUTHORIZER_FUNCTION, backgroundFunctions, type ScheduleTrigger, type St
 import { routes as allRoutes, type RouteDefinition } from '../functions/routes';
 import { SETTINGS, settingsReadBy } from '../functions/settings';
 import { TABLES, tableRoles } from '../functions/tables';
+import { AlarmTopic } from './alarm-topic';
 import { GatewayApi } from './api';
 import { settingsEnvironment, type GatewayConfig, type StackProvidedValues } from './config';
 import { needsOf } from './function-needs';
 import { GatewayFunction, MAX_API_FUNCTION_TIMEOUT, type GatewayFunctionProps } from './gateway-function';
+import { GatewayMonitoring, type MonitoredSchedule, type MonitoredStream } from './monitoring';
 import { createGatewayTables, type GatewayTable, type TableRole } from './tables';
 import { TaskEventsSubscription } from './task-events-subscription';
 import { UpstreamSecret } from './upstream-secret';
@@ -25,7 +26,16 @@ export interface LumaGatewayStackProps extends StackProps {
 /**
  * luma-gateway: the public REST API, its functions, the task, client,
  * idempotency and delivery tables, the upstream key secret, the scheduled
- * reconciler and the stream-fed notifier.
+ * reconciler and the stream-fed notifier; alarms to an SNS topic and a
+ * dashboard.
+ *
+ * A failed first create must leave nothing that blocks the retry: no
+ * retained resource has a fixed name, and what is retained on delete is
+ * removed by the rollback of its own create (RETAIN_ON_UPDATE_OR_DELETE),
+ * except the deletion-protected tables: DynamoDB refuses to delete them,
+ * rollback included, so they are plainly retained (with generated names,
+ * the retry creates new ones; docs/operations.md says how to remove the
+ * empty ones left behind).
  */
 export class LumaGatewayStack extends Stack {
   readonly tables: Readonly<Record<TableRole, GatewayTable>>;
@@ -37,6 +47,8 @@ export class LumaGatewayStack extends Stack {
   readonly schedules = new Map<string, events.Rule>();
   /** The stream subscription of each stream-fed background function, by function name. */
   readonly subscriptions = new Map<string, TaskEventsSubscription>();
+  readonly alarmTopic: AlarmTopic;
+  readonly monitoring: GatewayMonitoring;
 
   private readonly config: GatewayConfig;
   private readonly logRemovalPolicy: RemovalPolicy;
@@ -48,15 +60,14 @@ export class LumaGatewayStack extends Stack {
     const { config } = props;
     this.config = config;
     const routes = props.routes ?? allRoutes;
-    this.logRemovalPolicy = config.stage === 'prod' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    this.logRemovalPolicy = config.stage === 'prod' ? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE : RemovalPolicy.DESTROY;
 
     this.tables = createGatewayTables(this, config.deletionProtection);
 
     this.upstreamSecret = new UpstreamSecret(this, 'UpstreamSecret', {
-      stage: config.stage,
       existingSecretName: config.upstreamSecretName,
       existingSecretArn: config.upstreamSecretArn,
-      removalPolicy: config.deletionProtection ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      removalPolicy: config.deletionProtection ? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE : RemovalPolicy.DESTROY,
     });
 
     if (config.upstreamBaseUrl === SETTINGS.upstreamBaseUrl.default) {
@@ -82,11 +93,20 @@ export class LumaGatewayStack extends Stack {
       stageName: config.stage,
       throttleRateLimit: config.throttleRateLimit,
       throttleBurstLimit: config.throttleBurstLimit,
+      // Open routes (the upstream's callback) get their own bucket: a flood of forged callbacks
+      // is held there, at a rate that also caps the Lambda concurrency it can take from clients.
+      methodThrottles: routes
+        .filter((route) => route.auth === 'none')
+        .map((route) => ({
+          method: route.method,
+          path: route.path,
+          rateLimit: config.callbackThrottleRateLimit,
+          burstLimit: config.callbackThrottleBurstLimit,
+        })),
       authorizerFunction: authorizer.function,
       authorizerCacheTtl: Duration.seconds(config.authorizerCacheTtlSeconds),
       logRetention: config.logRetentionDays as number,
       logRemovalPolicy: this.logRemovalPolicy,
-      manageCloudWatchRole: config.apiGatewayCloudWatchRole,
       webAclArn: config.webAclArn,
     });
 
@@ -105,9 +125,28 @@ export class LumaGatewayStack extends Stack {
       if (trigger.kind === 'schedule') this.addSchedule(functionName, trigger);
       else this.addStreamSubscription(functionName, trigger);
     }
-    const reconciler = this.functions.get('reconciler')!;
 
-    this.addAlarms(reconciler);
+    this.alarmTopic = new AlarmTopic(this, 'AlarmTopic', {
+      stage: config.stage,
+      emails: config.alarmEmails,
+      existingTopicArn: config.alarmTopicArn,
+    });
+    if (!config.alarmEmails?.length && !config.alarmTopicArn) {
+      Annotations.of(this).addWarningV2(
+        'luma-gateway:noAlarmSubscriber',
+        'neither context alarmEmails nor alarmTopicArn is set: the alarms go to the stack\'s topic, which nobody receives; ' +
+          'deploy with -c alarmEmails=oncall@example.com (or -c alarmTopicArn=arn:aws:sns:...)',
+      );
+    }
+    this.monitoring = new GatewayMonitoring(this, 'Monitoring', {
+      stage: config.stage,
+      api: this.api,
+      functions: this.functions,
+      schedules: this.monitoredSchedules(),
+      streams: this.monitoredStreams(),
+      tables: this.tables,
+      actions: this.alarmTopic.actions,
+    });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.api.url, description: 'Base URL of the public API (stage included)' });
     new CfnOutput(this, 'TasksTableName', { value: this.tables.tasks.tableName });
@@ -127,6 +166,29 @@ export class LumaGatewayStack extends Stack {
         ? 'Placeholder secret created by the stack: put the upstream API key in it'
         : 'Existing secret holding the upstream API key',
     });
+    new CfnOutput(this, 'AlarmTopicArn', {
+      value: this.alarmTopic.topic.topicArn,
+      description: 'Every alarm of the stack notifies this topic (subscribers: context alarmEmails)',
+    });
+    new CfnOutput(this, 'DashboardName', {
+      value: this.monitoring.dashboard.dashboardName,
+      description: 'The CloudWatch dashboard of the stage (CloudWatch console, Dashboards)',
+    });
+  }
+
+  private monitoredSchedules(): MonitoredSchedule[] {
+    const config = this.config as unknown as Record<string, unknown>;
+    return backgroundFunctions.flatMap(({ functionName, trigger }) =>
+      trigger.kind === 'schedule' ? [{ functionName, everyMinutes: config[trigger.everyMinutes] as number }] : [],
+    );
+  }
+
+  private monitoredStreams(): MonitoredStream[] {
+    return backgroundFunctions.flatMap(({ functionName, trigger }) =>
+      trigger.kind === 'stream'
+        ? [{ functionName, failureQueue: this.subscriptions.get(functionName)!.deadLetterQueue, maxRecordAge: Duration.seconds(trigger.maxRecordAgeSeconds) }]
+        : [],
+    );
   }
 
   private notifierQueue() {
@@ -199,29 +261,6 @@ export class LumaGatewayStack extends Stack {
         reportBatchItemFailures: trigger.reportBatchItemFailures,
       }),
     );
-  }
-
-  /** No SNS topic: the alarms show in the console and can get actions per deployment. */
-  private addAlarms(reconciler: GatewayFunction): void {
-    new cloudwatch.Alarm(this, 'NotifierDeadLetterAlarm', {
-      alarmDescription: 'Task notifications were given up (retries exhausted or older than 1 h): see the notifier dead-letter queue',
-      metric: this.notifierQueue().metricApproximateNumberOfMessagesVisible({
-        period: Duration.minutes(5),
-        statistic: cloudwatch.Stats.MAXIMUM,
-      }),
-      threshold: 0,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    new cloudwatch.Alarm(this, 'ReconcilerErrorsAlarm', {
-      alarmDescription: 'The reconciler failed at least twice in 5 minutes: lost callbacks are not being caught up',
-      metric: reconciler.function.metricErrors({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
-      threshold: 2,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
   }
 
   /** Explicit, item-level grants from lib/function-needs.ts: no wildcard action, no index/* resource. */

@@ -4,12 +4,15 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 
 export interface UpstreamSecretProps {
-  readonly stage: string;
   /** Import an existing secret by name (context `upstreamSecretName`). */
   readonly existingSecretName?: string;
   /** Import an existing secret by its complete ARN (context `upstreamSecretArn`). */
   readonly existingSecretArn?: string;
-  /** Removal policy of a placeholder secret created by the stack. */
+  /**
+   * Removal policy of a placeholder secret created by the stack. Its name is
+   * generated (never fixed): a retained secret left by a failed first create
+   * must not block the retry.
+   */
   readonly removalPolicy: RemovalPolicy;
 }
 
@@ -19,8 +22,9 @@ const COMPLETE_SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:se
 /**
  * The upstream video API key, in Secrets Manager. Either an existing secret
  * (by name or complete ARN) or, by default, a placeholder the stack creates
- * with a random value, which the operator replaces with the real key. The
- * secret string is the key itself (or JSON with an `api_key` field).
+ * with a random value and a generated name (the stack's UpstreamSecretArn
+ * output), which the operator replaces with the real key. The secret string
+ * is the key itself (or JSON with an `api_key` field).
  */
 export class UpstreamSecret extends Construct {
   readonly secret: secretsmanager.ISecret;
@@ -59,7 +63,6 @@ export class UpstreamSecret extends Construct {
       this.created = false;
     } else {
       const placeholder = new secretsmanager.Secret(this, 'Secret', {
-        secretName: `luma-gateway/${props.stage}/upstream-api-key`,
         description:
           'luma-gateway upstream video API key. The stack created this placeholder with a random value: ' +
           'put the upstream key here (aws secretsmanager put-secret-value --secret-id <this secret> --secret-string <key>).',

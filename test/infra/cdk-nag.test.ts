@@ -1,8 +1,10 @@
 /**
  * cdk-nag (v3) finds nothing unacknowledged: neither errors nor warnings of
- * the AwsSolutions and Serverless packs, for the default dev stack and for a
- * prod stack with the optional branches (imported secret, WAF, no reserved
- * concurrency); the open callback route is in both.
+ * the AwsSolutions and Serverless packs, for every stage the README deploys
+ * (dev, prod, a protected staging) and for a prod stack with the optional
+ * branches (imported secret, WAF, no account role, reserved concurrency,
+ * alarm subscribers), and for the API Gateway account stack; the open
+ * callback route is in all of them.
  */
 import { Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -26,7 +28,18 @@ const variants = {
       reconcilerReservedConcurrency: 'none',
     },
   }),
+  'prod (defaults: placeholder secret, account stack)': synthStack({ context: { stage: 'prod', upstreamBaseUrl: 'https://api.upstream.example' } }),
+  'staging (deletion protection, reserved reconciler, alarm e-mails and topic)': synthStack({
+    context: {
+      stage: 'staging',
+      deletionProtection: true,
+      reconcilerReservedConcurrency: 1,
+      alarmEmails: 'oncall@example.com',
+      alarmTopicArn: 'arn:aws:sns:eu-west-1:123456789012:pager',
+    },
+  }),
 };
+const accountStack = variants['dev (defaults)'].account!;
 
 it('the variants include an open route', () => {
   expect(routes.some((route) => route.auth === 'none')).toBe(true);
@@ -46,6 +59,11 @@ describe.each(Object.entries(variants))('%s', (_name, { stack }) => {
     expect(findings).toEqual([]);
     expect(report.success).toBe(true);
   });
+});
+
+it.each(Object.keys(packs))('the API Gateway account stack has no %s finding (error or warning)', (pack) => {
+  const report = packs[pack]().validateScope(accountStack);
+  expect(report.violations.map((violation) => `${violation.severity} ${violation.ruleName}`)).toEqual([]);
 });
 
 it.each(Object.keys(packs))('TaskEventsSubscription brings no %s finding of its own into another stack', (pack) => {

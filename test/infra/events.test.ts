@@ -77,8 +77,11 @@ describe('reconciler', () => {
     });
   });
 
-  it('runs one at a time, 60 s and 256 MB, failed runs to its encrypted TLS-only dead-letter queue without retry', () => {
-    expect(reconciler.properties).toMatchObject({ Timeout: 60, MemorySize: 256, ReservedConcurrentExecutions: 1 });
+  // Issue 11: no reserved concurrency by default (AWS refuses any reservation that leaves an account under
+  // 100 unreserved executions; new accounts have 10). Overlapping runs are safe: every task write is conditional.
+  it('reserves no concurrency by default, 60 s and 256 MB, failed runs to its encrypted TLS-only dead-letter queue without retry', () => {
+    expect(reconciler.properties).toMatchObject({ Timeout: 60, MemorySize: 256 });
+    expect(reconciler.properties.ReservedConcurrentExecutions).toBeUndefined();
     expect(reconciler.properties.DeadLetterConfig).toEqual({ TargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] } });
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
       FunctionName: { Ref: reconciler.id },
@@ -124,6 +127,11 @@ describe('reconciler', () => {
         [ENV.reconcileAfterSeconds]: '300',
       });
     }
+  });
+
+  it('runs one at a time when context reconcilerReservedConcurrency is 1', () => {
+    const reserved = synthStack({ context: { reconcilerReservedConcurrency: 1 } }).template;
+    expect(functionNamed(reserved, 'reconciler').properties.ReservedConcurrentExecutions).toBe(1);
   });
 
   it('raises an alarm when its runs fail', () => {

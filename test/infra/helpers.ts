@@ -1,8 +1,7 @@
 /** Synthesises the stack for infrastructure tests and reads the template. */
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { configFromContext } from '../../lib/config';
-import { LumaGatewayStack } from '../../lib/luma-gateway-stack';
+import { addGatewayStacks } from '../../lib/app';
 import type { RouteDefinition } from '../../functions/routes';
 import { settingNames, specOf } from '../../functions/settings';
 import { TABLES, tableRoles } from '../../functions/tables';
@@ -23,6 +22,7 @@ export interface SynthOptions {
   readonly routes?: readonly RouteDefinition[];
 }
 
+/** The app as bin/luma-gateway.ts builds it (lib/app.ts): the stage's stack and, by default, the account stack. */
 export function synthStack({ context = {}, bundle = false, routes }: SynthOptions = {}) {
   const app = new App({
     context: {
@@ -32,9 +32,8 @@ export function synthStack({ context = {}, bundle = false, routes }: SynthOption
       ...context,
     },
   });
-  const config = configFromContext(app.node);
-  const stack = new LumaGatewayStack(app, `LumaGateway-${config.stage}`, { config, routes });
-  return { app, stack, template: Template.fromStack(stack) };
+  const { gateway: stack, account } = addGatewayStacks(app, { routes });
+  return { app, stack, template: Template.fromStack(stack), account };
 }
 
 type Resources = Record<string, { Type: string; Properties?: any; DeletionPolicy?: string }>;

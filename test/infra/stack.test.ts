@@ -255,9 +255,11 @@ describe('IAM', () => {
 describe('API stage', () => {
   const stage = Object.values(resourcesOf(template, 'AWS::ApiGateway::Stage'))[0].Properties;
 
-  it('is named after the stage, traced, throttled, with data trace off', () => {
+  // Issue 11 changed two assertions here: the stage is no longer traced (its trace segments would
+  // record the callback token, which is the URL's path), and the open callback route has its own throttle.
+  it('is named after the stage, throttled, with data trace off, not traced by API Gateway', () => {
     expect(stage.StageName).toBe('dev');
-    expect(stage.TracingEnabled).toBe(true);
+    expect(stage.TracingEnabled).toBe(false);
     expect(stage.MethodSettings).toEqual([
       expect.objectContaining({
         HttpMethod: '*',
@@ -266,6 +268,14 @@ describe('API stage', () => {
         LoggingLevel: 'ERROR',
         ThrottlingRateLimit: 50,
         ThrottlingBurstLimit: 100,
+      }),
+      expect.objectContaining({
+        HttpMethod: 'POST',
+        ResourcePath: '/~1luma~1callbacks~1{token}',
+        DataTraceEnabled: false,
+        LoggingLevel: 'ERROR',
+        ThrottlingRateLimit: 20,
+        ThrottlingBurstLimit: 40,
       }),
     ]);
   });
