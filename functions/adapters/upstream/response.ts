@@ -63,6 +63,14 @@ function buildShapes() {
   return { raw, wrapped };
 }
 
+/** A callback's body (POST /luma/callbacks/{token}): either shape, as the OpenAPI document states it. */
+export function upstreamGenerationSchema() {
+  const { raw, wrapped } = shapes();
+  return z.union([raw, wrapped]).check(
+    z.meta({ id: 'UpstreamGeneration', description: 'A raw Luma generation object, or the wrapped form {code, message, data: {task_id, task_status, ...}}. Unknown fields are allowed.' }),
+  );
+}
+
 /** ISO strings, unix seconds or unix milliseconds, to unix seconds. */
 export function toUnixSeconds(value: string | number | null | undefined): number | undefined {
   if (value === null || value === undefined || value === '') return undefined;
