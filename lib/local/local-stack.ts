@@ -23,6 +23,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ScheduledEvent } from 'aws-lambda';
 import { createClientStore } from '../../functions/adapters/dynamodb/client-store';
 import { backgroundFunctions, type BackgroundFunction } from '../../functions/background';
+import { openApiDocument, OPENAPI_LOCAL_PATH, type OpenApiDocument } from '../../functions/openapi';
 import { newClientKey, newWebhookSecret } from '../../functions/domain/credentials';
 import { formatSetting, parseSetting, settingNames, specOf, type LocalSettingName, type SettingName, type SettingValue } from '../../functions/settings';
 import { TABLES, tableRoles, type TableNames } from '../../functions/tables';
@@ -138,6 +139,10 @@ async function dynamoLocalPort(requested: number | undefined): Promise<number> {
   }
 }
 
+/** The OpenAPI document the front serves, built from the code on first request (what `npm run openapi` commits). */
+let openApiBuilt: OpenApiDocument | undefined;
+const openApiDocumentOnce = () => (openApiBuilt ??= openApiDocument());
+
 function scheduledEvent(functionName: string): ScheduledEvent {
   return {
     version: '0',
@@ -179,6 +184,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       accessLog: options.accessLog,
       errorLog,
       ready,
+      documents: new Map([[OPENAPI_LOCAL_PATH, openApiDocumentOnce]]),
     });
     cleanups.push(() => front.stop());
 
