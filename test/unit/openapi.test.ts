@@ -5,7 +5,7 @@
  * request schemas never refuse what the gateway accepts; and the response
  * check the e2e tests run fails on wrong answers.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { STATUS_CODES } from 'node:http';
 import { join } from 'node:path';
 import * as z from 'zod/mini';
@@ -212,5 +212,13 @@ describe('the response check (what the e2e tests run on every answer)', () => {
   test('notifications are checked against the webhook', () => {
     expect(validator.webhookBodyProblems('taskChanged', TASK)).toEqual([]);
     expect(validator.webhookBodyProblems('taskChanged', { ...TASK, owner_id: 'c1' })).not.toEqual([]);
+  });
+
+  test('every e2e file checks its answers', () => {
+    const dir = join(ROOT, 'test', 'e2e');
+    const unchecked = readdirSync(dir)
+      .filter((file) => file.endsWith('.e2e.test.ts'))
+      .filter((file) => !/checkResponsesFrom\(stack\.url\)/.test(readFileSync(join(dir, file), 'utf8')));
+    expect(unchecked).toEqual([]);
   });
 });
