@@ -1,9 +1,42 @@
 /**
  * The public HTTP routes, written once. The CDK stack creates API Gateway
- * resources from this table, the local front dispatches with it, and the
- * README's API section lists it (checked by a test).
+ * resources from this table, the local front dispatches with it, the
+ * README's API section lists it (checked by a test), and the OpenAPI
+ * document (functions/openapi.ts, `npm run openapi`) is generated from each
+ * route's contract: a route, or a field of what it takes or answers, is one
+ * edit here or in the schema the contract names.
  */
+import * as z from 'zod/mini';
+import { upstreamGenerationSchema } from './adapters/upstream/response';
+import { generationRequestSchema, idempotencyKeySchema, taskIdPathSchema } from './domain/generation-request';
+import { callbackOutcomeSchema, deliveryListSchema, taskViewSchema } from './domain/views';
+import type { ErrorStatus } from './http/error-catalog';
+
 export type RouteAuth = 'client' | 'none';
+
+/**
+ * What a route takes and answers, as the zod schemas the handlers use, for
+ * the OpenAPI document. Bundles: the schemas below are built in
+ * pure-annotated calls and only the document reads them, so a handler that
+ * imports this module for MAX_BODY_BYTES drops them.
+ */
+export interface RouteContract {
+  /** The path's {params}, one property each. */
+  readonly pathParameters?: z.ZodMiniObject;
+  /** Optional request headers by name (Authorization is the security scheme, not listed). */
+  readonly headers?: Readonly<Record<string, z.ZodMiniType>>;
+  readonly body?: z.ZodMiniType;
+  /** The success answer's `data`. */
+  readonly data: z.ZodMiniType;
+  /** When the route may also answer 202 with the same data: what that means. */
+  readonly accepted?: string;
+  /**
+   * The error statuses the route's function answers (error-catalog.ts);
+   * those API Gateway may answer on any route, and 401 on client routes,
+   * are added by the document.
+   */
+  readonly errors: readonly ErrorStatus[];
+}
 
 export interface RouteDefinition {
   /** The Lambda serving the route: a folder under functions/. */
@@ -16,7 +49,22 @@ export interface RouteDefinition {
   /** Whether the route takes a JSON body (415 for any other content type). */
   readonly jsonBody: boolean;
   readonly summary: string;
+  /** Required by the OpenAPI document (`npm run openapi` fails without it); test routes may leave it out. */
+  readonly contract?: RouteContract;
 }
+
+/** The document describes the deployed API: hooks are https only (the local stack also allows http on loopback). */
+const generationRequest = /* @__PURE__ */ generationRequestSchema({ allowLoopbackHttp: false });
+const callbackBody = /* @__PURE__ */ upstreamGenerationSchema();
+const idempotencyKey = { 'Idempotency-Key': idempotencyKeySchema };
+const UNCONFIRMED =
+  "The upstream's answer was lost (a timeout, a reset, a 5xx): the task is kept, submitting, and its outcome is being confirmed. " +
+  'Follow it with getTask or your notify_hook; a retry with the same Idempotency-Key returns it without calling the upstream again.';
+// Any string: a malformed token is answered as an unknown one (404), so the path takes it as it is.
+const callbackTokenPathSchema = /* @__PURE__ */ (() =>
+  z.strictObject({
+    token: z.string().check(z.describe('The per-task token in the callback URL the gateway gave the upstream: the credential.')),
+  }))();
 
 export const routes: readonly RouteDefinition[] = [
   {
@@ -26,6 +74,14 @@ export const routes: readonly RouteDefinition[] = [
     auth: 'client',
     jsonBody: true,
     summary: 'Extend a video: a task this gateway issued to you, or an upstream generation id',
+    contract: {
+      pathParameters: taskIdPathSchema,
+      headers: idempotencyKey,
+      body: generationRequest,
+      data: taskViewSchema,
+      accepted: UNCONFIRMED,
+      errors: [400, 402, 404, 409, 413, 415, 422, 429, 502],
+    },
   },
   {
     functionName: 'create',
@@ -34,6 +90,7 @@ export const routes: readonly RouteDefinition[] = [
     auth: 'client',
     jsonBody: true,
     summary: 'Create a video from a prompt (and optional key frames)',
+    contract: { headers: idempotencyKey, body: generationRequest, data: taskViewSchema, accepted: UNCONFIRMED, errors: [400, 402, 404, 409, 413, 415, 422, 429, 502] },
   },
   {
     functionName: 'get-task',
@@ -42,6 +99,7 @@ export const routes: readonly RouteDefinition[] = [
     auth: 'client',
     jsonBody: false,
     summary: 'Read one of your tasks',
+    contract: { pathParameters: taskIdPathSchema, data: taskViewSchema, errors: [400, 404] },
   },
   {
     functionName: 'list-deliveries',
@@ -50,6 +108,7 @@ export const routes: readonly RouteDefinition[] = [
     auth: 'client',
     jsonBody: false,
     summary: 'Every notification attempt to your notify_hook for one of your tasks, and how it answered',
+    contract: { pathParameters: taskIdPathSchema, data: deliveryListSchema, errors: [400, 404] },
   },
   {
     functionName: 'callback',
@@ -58,6 +117,7 @@ export const routes: readonly RouteDefinition[] = [
     auth: 'none',
     jsonBody: true,
     summary: "The upstream's notification of a task change (the per-task token is the credential)",
+    contract: { pathParameters: callbackTokenPathSchema, body: callbackBody, data: callbackOutcomeSchema, errors: [400, 404, 409, 413] },
   },
 ];
 

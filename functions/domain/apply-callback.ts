@@ -9,20 +9,15 @@
 import { parseCallbackToken, secretMatchesHash } from './credentials';
 import { conflict, invalid, notFound } from './errors';
 import type { LogSink, TaskStore, UpstreamReport } from './ports';
-import { updateFromGeneration, type TaskStatus } from './task';
+import { updateFromGeneration } from './task';
+import type { CallbackOutcome } from './views';
+
+export type { CallbackOutcome };
 
 export interface CallbackDeps {
   readonly tasks: TaskStore;
   readonly now: () => number;
   readonly log: LogSink;
-}
-
-export interface CallbackOutcome {
-  readonly task_id: string;
-  /** The task's status after this callback. */
-  readonly task_status: TaskStatus;
-  /** False for a duplicate, late or out-of-order callback: nothing changed. */
-  readonly applied: boolean;
 }
 
 const unknownCallback = () => notFound('unknown callback');

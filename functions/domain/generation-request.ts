@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import * as z from 'zod/mini';
-import { hookUrlProblem, MAX_PUBLIC_URL_LENGTH, publicUrlProblem, type HookPolicy, type PublicUrlRules } from './hook-url';
+import { hookUrlProblem, MAX_HOOK_URL_LENGTH, MAX_PUBLIC_URL_LENGTH, publicUrlProblem, type HookPolicy, type PublicUrlRules } from './hook-url';
 
 export const MAX_PROMPT_LENGTH = 4000;
 export const MAX_URL_LENGTH = MAX_PUBLIC_URL_LENGTH;
@@ -16,7 +16,8 @@ export const MAX_URL_LENGTH = MAX_PUBLIC_URL_LENGTH;
 export const MAX_DATA_URL_LENGTH = 2 * 1024 * 1024;
 export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+// Both cases in the class rather than an `i` flag: JSON Schema patterns carry no flags (the OpenAPI document).
+const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 const DATA_IMAGE_URL = /^data:image\/(png|jpe?g|webp|gif);base64,[A-Za-z0-9+/]+={0,2}$/;
 
 /**
@@ -43,17 +44,31 @@ function imageUrlProblem(value: string): string | undefined {
 
 // Module-level schemas are built in pure-annotated calls, so a bundle that imports this module
 // for its types or helpers (the wiring, in every function) drops them, and zod with them.
+// A superRefine rule has no JSON Schema form: the OpenAPI document states it in the field's
+// description, with the length bound every accepted value meets (no pattern: WHATWG URL parsing
+// accepts more spellings than a regex would, and the document must not refuse what the gateway takes).
 const imageUrl = /* @__PURE__ */ (() =>
   z.string().check(
     z.superRefine((value, ctx) => {
       const problem = imageUrlProblem(value);
       if (problem) ctx.addIssue({ code: 'custom', message: problem, input: value });
     }),
+    z.meta({
+      description:
+        `An http(s) URL of at most ${MAX_URL_LENGTH} characters without credentials, which the upstream fetches (so never a private, ` +
+        `loopback, link-local or metadata address or name), or data:image/(png|jpeg|webp|gif);base64,... of at most ${MAX_DATA_URL_LENGTH} characters.`,
+      maxLength: MAX_DATA_URL_LENGTH,
+    }),
   ))();
 
 export const taskIdPathSchema = /* @__PURE__ */ (() =>
   z.strictObject({
-    task_id: z.string().check(z.regex(UUID, 'must be a UUID, such as 4665a07c-7641-4809-a133-10786201bb56')),
+    task_id: z
+      .string()
+      .check(
+        z.regex(UUID, 'must be a UUID, such as 4665a07c-7641-4809-a133-10786201bb56'),
+        z.describe('A task id this gateway issued to you, or an upstream generation id.'),
+      ),
   }))();
 
 /** The body of POST /luma/generations and POST /luma/generations/{task_id}/extend. */
@@ -63,8 +78,9 @@ export function generationRequestSchema(hookPolicy: HookPolicy) {
       z.trim(),
       z.minLength(1, 'must not be empty'),
       z.maxLength(MAX_PROMPT_LENGTH, `must be at most ${MAX_PROMPT_LENGTH} characters`),
+      z.describe(`What the video should show: 1 to ${MAX_PROMPT_LENGTH} characters once trimmed.`),
     ),
-    expand_prompt: z.optional(z.boolean()),
+    expand_prompt: z.optional(z.boolean().check(z.describe('Let the upstream expand the prompt.'))),
     image_url: z.optional(imageUrl),
     image_end_url: z.optional(imageUrl),
     notify_hook: z.optional(
@@ -73,9 +89,15 @@ export function generationRequestSchema(hookPolicy: HookPolicy) {
           const problem = hookUrlProblem(value, hookPolicy);
           if (problem) ctx.addIssue({ code: 'custom', message: problem, input: value });
         }),
+        z.meta({
+          description:
+            'Your https URL, told of every status change of the task (signed per Standard Webhooks); never a private, loopback, ' +
+            'link-local or metadata address or name. The local stack also allows plain http on loopback.',
+          maxLength: MAX_HOOK_URL_LENGTH,
+        }),
       ),
     ),
-  });
+  }).check(z.meta({ id: 'GenerationRequest', description: 'Unknown fields are refused.' }));
 }
 
 export type GenerationRequest = z.infer<ReturnType<typeof generationRequestSchema>>;
@@ -85,6 +107,10 @@ export const idempotencyKeySchema = /* @__PURE__ */ (() =>
     z.minLength(1, 'must not be empty'),
     z.maxLength(MAX_IDEMPOTENCY_KEY_LENGTH, `must be at most ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`),
     z.regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces'),
+    z.describe(
+      'A retry with the same key and body returns the same task and calls the upstream once; the same key with another body is 409; ' +
+        'after a failed attempt the key is freed. Keys last 24 hours.',
+    ),
   ))();
 
 export function isUuid(value: string): boolean {

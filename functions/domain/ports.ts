@@ -10,6 +10,9 @@ import { ExpectedOutcome } from './errors';
 import type { GenerationRequest } from './generation-request';
 import type { HookPolicy } from './hook-url';
 import type { TaskItem, TaskStatus, TaskUpdate } from './task';
+import type { DeliveryView } from './views';
+
+export type { DeliveryView };
 
 // --- logging ---------------------------------------------------------------------------------------
 
@@ -105,23 +108,12 @@ export interface ClientStore {
 
 // --- notifications ---------------------------------------------------------------------------------
 
-export interface DeliveryAttempt {
-  readonly task_id: string;
+/** An attempt as stored: what the client sees of it (views.ts), plus its sort key and TTL. */
+export interface DeliveryAttempt extends Readonly<DeliveryView> {
   /** Sorts attempts in time order: `<attempted_at ms>#<webhook id>#<attempt>`. */
   readonly attempt_id: string;
-  readonly webhook_id: string;
-  readonly task_status: TaskStatus;
-  readonly attempt: number;
-  readonly attempted_at: number;
-  readonly outcome: 'delivered' | 'failed' | 'refused';
-  readonly http_status?: number;
-  readonly error?: string;
-  readonly duration_ms: number;
   readonly expires_at: number;
 }
-
-/** What a client sees of an attempt. */
-export type DeliveryView = Omit<DeliveryAttempt, 'attempt_id' | 'expires_at'>;
 
 /** Every notification attempt, so a client can see what was sent to its hook and how the hook answered. */
 export interface DeliveryStore {

@@ -5,8 +5,10 @@
 import type { UpstreamGeneration } from './ports';
 import { FAILURE_CODES, TASK_STATUSES, type FailureCode, type TaskStatus } from './task-status';
 import type { TaskRecord } from './task-record';
+// Types only: the schema stays out of bundles that merely build views (the notifier's).
+import type { TaskView } from './views';
 
-export { FAILURE_CODES, TASK_STATUSES, type FailureCode, type TaskStatus };
+export { FAILURE_CODES, TASK_STATUSES, type FailureCode, type TaskStatus, type TaskView };
 
 export const STATUS_RANK: Readonly<Record<TaskStatus, number>> = {
   submitting: 0,
@@ -51,22 +53,6 @@ export function statusFromUpstream(state: string | null | undefined): TaskStatus
 export type TaskItem = TaskRecord;
 
 export type TaskKind = TaskItem['kind'];
-
-/** What GET returns and what a client's notify_hook receives. */
-export interface TaskView {
-  task_id: string;
-  task_status: TaskStatus;
-  parent_task_id: string | null;
-  prompt: string;
-  video_url: string | null;
-  thumbnail_url: string | null;
-  last_frame_url: string | null;
-  failure_reason: string | null;
-  /** Why it failed (see FAILURE_CODES); `unconfirmed` may still move on if the upstream reports the task later. */
-  failure_code: FailureCode | null;
-  created_at: number;
-  updated_at: number;
-}
 
 export function toTaskView(task: TaskItem): TaskView {
   return {

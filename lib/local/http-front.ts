@@ -103,6 +103,11 @@ export interface HttpFrontOptions {
   /** Requests wait until this settles (the stack finishes its wiring first). */
   readonly ready?: Promise<unknown>;
   readonly stage?: string;
+  /**
+   * JSON documents the front answers itself at GET <path>, without a key
+   * (the OpenAPI document at /openapi.json): local only, never API routes.
+   */
+  readonly documents?: ReadonlyMap<string, () => unknown>;
 }
 
 export interface HttpFront {
@@ -377,6 +382,13 @@ export async function startHttpFront(options: HttpFrontOptions = {}): Promise<Ht
     return body.length;
   }
 
+  function writeDocument(res: ServerResponse, document: unknown, requestId: string): number {
+    const text = JSON.stringify(document);
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(text)), 'x-amzn-RequestId': requestId });
+    res.end(text);
+    return Buffer.byteLength(text);
+  }
+
   function writeGatewayResponse(res: ServerResponse, type: GatewayResponseType, requestId: string, status?: number): number {
     const definition = gatewayResponse(type);
     const text = JSON.stringify(gatewayResponseBody(definition, requestId));
@@ -447,6 +459,12 @@ export async function startHttpFront(options: HttpFrontOptions = {}): Promise<Ht
           throw new GatewayAnswer('REQUEST_TOO_LARGE');
         }
         throw error;
+      }
+      const document = found || method !== 'GET' ? undefined : options.documents?.get(path);
+      if (document) {
+        resourcePath = path;
+        responseLength = writeDocument(res, document(), requestId);
+        return;
       }
       if (!found) throw new GatewayAnswer('MISSING_AUTHENTICATION_TOKEN');
       const { route, pathParameters } = found;

@@ -24,6 +24,7 @@ import type { ScheduledEvent } from 'aws-lambda';
 import { createClientStore } from '../../functions/adapters/dynamodb/client-store';
 import { backgroundFunctions, type BackgroundFunction } from '../../functions/background';
 import { setCrashTrap } from '../../functions/crash-points';
+import { openApiDocument, OPENAPI_LOCAL_PATH, type OpenApiDocument } from '../../functions/openapi';
 import { newClientKey, newWebhookSecret } from '../../functions/domain/credentials';
 import type { SubmitStep } from '../../functions/domain/submit-generation';
 import { formatSetting, parseSetting, settingNames, specOf, type LocalSettingName, type SettingName, type SettingValue } from '../../functions/settings';
@@ -146,6 +147,10 @@ async function dynamoLocalPort(requested: number | undefined): Promise<number> {
   }
 }
 
+/** The OpenAPI document the front serves, built from the code on first request (what `npm run openapi` commits). */
+let openApiBuilt: OpenApiDocument | undefined;
+const openApiDocumentOnce = () => (openApiBuilt ??= openApiDocument());
+
 function scheduledEvent(functionName: string): ScheduledEvent {
   return {
     version: '0',
@@ -187,6 +192,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       accessLog: options.accessLog,
       errorLog,
       ready,
+      documents: new Map([[OPENAPI_LOCAL_PATH, openApiDocumentOnce]]),
     });
     cleanups.push(() => front.stop());
 

@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { FUNCTION_NEEDS } from '../../lib/function-needs';
 import { startLocalStack, type LocalStack } from '../../lib/local/local-stack';
+import { checkResponsesFrom } from '../support/api-responses';
 import { testEndpoint } from '../support/dynamo';
 import { startStallingProxy, type StallingProxy } from '../support/stalling-proxy';
 
@@ -31,6 +32,7 @@ beforeAll(async () => {
     background: false,
     accessLog: false,
   });
+  checkResponsesFrom(stack.url);
   const answer = await extend();
   expect(answer.status).toBe(200);
   taskId = ((await answer.json()) as { data: { task_id: string } }).data.task_id;

@@ -12,6 +12,7 @@ import type { AccessLogEntry } from '../../lib/local/http-front';
 import { startLocalStack, type LocalStack } from '../../lib/local/local-stack';
 import type { UpstreamSimulator } from '../../lib/local/upstream-simulator';
 import { tasksWithPrompt as tasksWithPromptIn, testEndpoint } from '../support/dynamo';
+import { checkResponsesFrom } from '../support/api-responses';
 
 jest.setTimeout(30_000);
 
@@ -36,6 +37,7 @@ beforeAll(async () => {
     accessLog: (entry) => accessLog.push(entry),
     errorLog: (line) => errors.push(line),
   });
+  checkResponsesFrom(stack.url);
   sim = stack.upstream!;
   doc = DynamoDBDocumentClient.from(localDynamoClient(stack.dynamoEndpoint));
 });

@@ -11,6 +11,8 @@ import { Webhook } from 'standardwebhooks';
 import { startLocalStack, type LocalStack } from '../../lib/local/local-stack';
 import type { UpstreamSimulator } from '../../lib/local/upstream-simulator';
 import { testEndpoint } from '../support/dynamo';
+import { checkResponsesFrom } from '../support/api-responses';
+import { OpenApiValidator } from '../support/openapi-validator';
 
 jest.setTimeout(30_000);
 
@@ -48,6 +50,7 @@ beforeAll(async () => {
     accessLog: false,
     errorLog: (line) => errors.push(line),
   });
+  checkResponsesFrom(stack.url);
   sim = stack.upstream!;
 });
 afterAll(async () => {
@@ -105,6 +108,18 @@ test('callbacks complete the task; the client hook gets signed notifications it 
   expect(statuses[statuses.length - 1]).toBe('completed');
   expect(new Set(statuses).size).toBe(statuses.length); // one notification per status
   expect(notes[notes.length - 1].json).toEqual(done);
+  // What the hook received is the document's taskChanged webhook.
+  expect(notes.flatMap((note) => new OpenApiValidator().webhookBodyProblems('taskChanged', note.json))).toEqual([]);
+});
+
+test('the deliveries route lists every attempt to the hook, and how it answered', async () => {
+  const taskId = await extend({ user_prompt: 'delivered', notify_hook: hookUrl });
+  const list = await until(async () => {
+    const response = await fetch(`${stack.url}/luma/generations/${taskId}/deliveries`, { headers: auth() });
+    const { data } = (await response.json()) as any;
+    return data.deliveries.some((d: any) => d.task_status === 'completed') ? data : undefined;
+  }, 'the completed delivery');
+  expect(list.deliveries.every((d: any) => d.outcome === 'delivered' && d.http_status === 204)).toBe(true);
 });
 
 test('duplicate and out-of-order callbacks: the task still ends completed, each status notified once', async () => {

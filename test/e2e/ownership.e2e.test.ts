@@ -10,6 +10,7 @@ import { localDynamoClient } from '../../lib/local/dynamodb-local';
 import { startLocalStack, type LocalStack } from '../../lib/local/local-stack';
 import type { UpstreamSimulator } from '../../lib/local/upstream-simulator';
 import { testEndpoint } from '../support/dynamo';
+import { checkResponsesFrom } from '../support/api-responses';
 
 jest.setTimeout(30_000);
 
@@ -30,6 +31,7 @@ beforeAll(async () => {
     accessLog: false,
     errorLog: () => undefined,
   });
+  checkResponsesFrom(stack.url);
   sim = stack.upstream!;
   doc = DynamoDBDocumentClient.from(localDynamoClient(stack.dynamoEndpoint));
   otherKey = (await createClientStore({ client: doc, clientsTable: stack.tableNames.clients }).create('other-team')).apiKey;

@@ -13,6 +13,7 @@ import { startLocalStack, type LocalStack } from '../../lib/local/local-stack';
 import type { SimulatorPatch, UpstreamSimulator } from '../../lib/local/upstream-simulator';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { localDynamoClient } from '../../lib/local/dynamodb-local';
+import { checkResponsesFrom } from '../support/api-responses';
 import { tasksWithPrompt, testEndpoint } from '../support/dynamo';
 import { startHookServer, type HookServer } from '../support/hook-server';
 
@@ -48,6 +49,7 @@ beforeAll(async () => {
     errorLog: (line) => errors.push(line),
   });
   sim = stack.upstream!;
+  checkResponsesFrom(stack.url);
 });
 afterAll(async () => {
   documents?.destroy();

@@ -8,6 +8,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { freePort, localDynamoClient } from '../../lib/local/dynamodb-local';
 import { startLocalStack, type LocalStack } from '../../lib/local/local-stack';
 import { tasksWithPrompt, testEndpoint } from '../support/dynamo';
+import { checkResponsesFrom } from '../support/api-responses';
 
 let stack: LocalStack;
 let doc: DynamoDBDocumentClient;
@@ -25,6 +26,7 @@ beforeAll(async () => {
     accessLog: false,
     errorLog: () => undefined,
   });
+  checkResponsesFrom(stack.url);
   doc = DynamoDBDocumentClient.from(localDynamoClient(stack.dynamoEndpoint));
 });
 afterAll(async () => {

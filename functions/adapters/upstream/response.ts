@@ -76,6 +76,14 @@ export function envelopeRefusal(body: unknown): { code: string; message?: string
   return { code: String(code), message: typeof message === 'string' && message.trim() !== '' ? message : undefined };
 }
 
+/** A callback's body (POST /luma/callbacks/{token}): either shape, as the OpenAPI document states it. */
+export function upstreamGenerationSchema() {
+  const { raw, wrapped } = shapes();
+  return z.union([raw, wrapped]).check(
+    z.meta({ id: 'UpstreamGeneration', description: 'A raw Luma generation object, or the wrapped form {code, message, data: {task_id, task_status, ...}}. Unknown fields are allowed.' }),
+  );
+}
+
 /** ISO strings, unix seconds or unix milliseconds, to unix seconds. */
 export function toUnixSeconds(value: string | number | null | undefined): number | undefined {
   if (value === null || value === undefined || value === '') return undefined;

@@ -1,0 +1,96 @@
+/**
+ * What the API shows its callers: the `data` of each success answer (and
+ * the body of a client notification), as zod/mini schemas, with their
+ * TypeScript types inferred from them. Handlers return these types; the
+ * OpenAPI document (functions/openapi.ts) is generated from these schemas;
+ * the e2e tests check every answer against that document. A field added
+ * here is typed, documented and checked with this one edit.
+ *
+ * Bundles: every schema is built in a pure-annotated call, and the modules
+ * that need only the types (task.ts, ports.ts, apply-callback.ts) import
+ * them with `import type`, so the notifier and the authorizer carry no zod
+ * for them (test/budgets).
+ */
+import * as z from 'zod/mini';
+import { FAILURE_CODES, TASK_STATUSES } from './task-status';
+
+/** Ids the gateway issues or echoes (tasks, parents): lower-case UUIDs. */
+const GATEWAY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+const gatewayId = (description: string) => z.string().check(z.regex(GATEWAY_ID), z.describe(description));
+const unixSeconds = (description: string) => z.int().check(z.nonnegative(), z.describe(description));
+const taskStatus = (description: string) => z.enum(TASK_STATUSES).check(z.describe(description));
+const nullableString = (description: string) => z.nullable(z.string()).check(z.describe(description));
+
+/** What GET returns, what extend and create return, and what a client's notify_hook receives. */
+export const taskViewSchema = /* @__PURE__ */ (() =>
+  z
+    .strictObject({
+      task_id: gatewayId("The task's id, issued by the gateway."),
+      task_status: taskStatus(
+        'submitting → pending → processing → completed | failed; a status never goes back, but for a task failed as unconfirmed that the upstream reports after all.',
+      ),
+      parent_task_id: z
+        .nullable(z.string().check(z.regex(GATEWAY_ID)))
+        .check(z.describe('The video this task extends: a task id of this gateway or an upstream generation id; null for a created video.')),
+      prompt: z.string().check(z.describe('The user_prompt, trimmed.')),
+      video_url: nullableString('The video, once completed.'),
+      thumbnail_url: nullableString("The video's thumbnail, once completed (when the upstream gives one)."),
+      last_frame_url: nullableString("The video's last frame, once completed (when the upstream gives one)."),
+      failure_reason: nullableString('Why the task failed, once failed.'),
+      failure_code: z
+        .nullable(z.enum(FAILURE_CODES))
+        .check(
+          z.describe(
+            'Why it failed: refused (by the upstream), upstream_failed, unconfirmed (the upstream never confirmed the submission; the only failure that may still move on), deadline, unknown_to_upstream.',
+          ),
+        ),
+      created_at: unixSeconds('Unix seconds.'),
+      updated_at: unixSeconds('Unix seconds.'),
+    })
+    .check(z.meta({ id: 'Task', description: 'A task: one video being made, followed to its final state.' })))();
+
+export type TaskView = z.infer<typeof taskViewSchema>;
+
+/** One notification attempt to a client's notify_hook. */
+export const deliveryViewSchema = /* @__PURE__ */ (() =>
+  z
+    .strictObject({
+      task_id: gatewayId('The task whose change was notified.'),
+      webhook_id: z.string().check(z.describe('The webhook-id header sent: the same for every attempt of one status change.')),
+      task_status: taskStatus('The status change that was notified.'),
+      attempt: z.int().check(z.gte(1), z.describe('1 for the first attempt of a change, then 2, 3...')),
+      attempted_at: unixSeconds('Unix seconds.'),
+      outcome: z
+        .enum(['delivered', 'failed', 'refused'])
+        .check(z.describe('delivered: the hook answered 2xx; failed: it did not (retried); refused: the hook points where the gateway must not go (never retried).')),
+      http_status: z.optional(z.int().check(z.gte(100), z.lte(599), z.describe("The hook's HTTP status, when it answered."))),
+      error: z.optional(z.string().check(z.describe('What went wrong, when the attempt was not delivered.'))),
+      duration_ms: z.int().check(z.nonnegative(), z.describe('How long the attempt took, in milliseconds.')),
+    })
+    .check(z.meta({ id: 'Delivery', description: "One notification attempt to the task's notify_hook, and how the hook answered." })))();
+
+export type DeliveryView = z.infer<typeof deliveryViewSchema>;
+
+/** GET /luma/generations/{task_id}/deliveries. */
+export const deliveryListSchema = /* @__PURE__ */ (() =>
+  z
+    .strictObject({
+      task_id: gatewayId('The task.'),
+      deliveries: z.array(deliveryViewSchema).check(z.describe('The latest attempts (up to 100), oldest first.')),
+    })
+    .check(z.meta({ id: 'DeliveryList' })))();
+
+export type DeliveryList = z.infer<typeof deliveryListSchema>;
+
+/** What the callback route answers the upstream. */
+export const callbackOutcomeSchema = /* @__PURE__ */ (() =>
+  z
+    .strictObject({
+      task_id: gatewayId('The task the callback was for.'),
+      task_status: taskStatus("The task's status after this callback."),
+      applied: z.boolean().check(z.describe('False for a duplicate, late or out-of-order callback: nothing changed.')),
+    })
+    .check(z.meta({ id: 'CallbackOutcome' })))();
+
+export type CallbackOutcome = z.infer<typeof callbackOutcomeSchema>;
