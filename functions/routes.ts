@@ -15,6 +15,13 @@ import type { ErrorStatus } from './http/error-catalog';
 export type RouteAuth = 'client' | 'none';
 
 /**
+ * What serves a route in AWS: the REST API (API Gateway, priced per request),
+ * or its function's own Lambda Function URL (no price of its own: only the
+ * invocation). The local front serves every route at the same path.
+ */
+export type RouteFront = 'rest-api' | 'function-url';
+
+/**
  * What a route takes and answers, as the zod schemas the handlers use, for
  * the OpenAPI document. Bundles: the schemas below are built in
  * pure-annotated calls and only the document reads them, so a handler that
@@ -49,6 +56,8 @@ export interface RouteDefinition {
   /** Whether the route takes a JSON body (415 for any other content type). */
   readonly jsonBody: boolean;
   readonly summary: string;
+  /** @default 'rest-api'. A `function-url` route must be open (`auth: 'none'`): a Function URL has no authorizer. */
+  readonly front?: RouteFront;
   /** Required by the OpenAPI document (`npm run openapi` fails without it); test routes may leave it out. */
   readonly contract?: RouteContract;
 }
@@ -65,6 +74,9 @@ const callbackTokenPathSchema = /* @__PURE__ */ (() =>
   z.strictObject({
     token: z.string().check(z.describe('The per-task token in the callback URL the gateway gave the upstream: the credential.')),
   }))();
+
+/** The callback's method and path alone: its handler matches them without carrying the table's schemas. */
+export const CALLBACK_ROUTE = { functionName: 'callback', method: 'POST', path: '/luma/callbacks/{token}' } as const;
 
 export const routes: readonly RouteDefinition[] = [
   {
@@ -111,15 +123,17 @@ export const routes: readonly RouteDefinition[] = [
     contract: { pathParameters: taskIdPathSchema, data: deliveryListSchema, errors: [400, 404] },
   },
   {
-    functionName: 'callback',
-    method: 'POST',
-    path: '/luma/callbacks/{token}',
+    ...CALLBACK_ROUTE,
     auth: 'none',
     jsonBody: true,
+    // The upstream's callbacks are most of a task's requests: off the per-request-priced REST API.
+    front: 'function-url',
     summary: "The upstream's notification of a task change (the per-task token is the credential)",
     contract: { pathParameters: callbackTokenPathSchema, body: callbackBody, data: callbackOutcomeSchema, errors: [400, 404, 409, 413] },
   },
 ];
+
+export const frontOf = (route: RouteDefinition): RouteFront => route.front ?? 'rest-api';
 
 /** Largest request body accepted, in bytes (two base64 images and a prompt fit). */
 export const MAX_BODY_BYTES = 6 * 1024 * 1024 - 64 * 1024;

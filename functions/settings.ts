@@ -84,8 +84,8 @@ export const SETTINGS = {
     env: 'CALLBACK_BASE_URL',
     readBy: SUBMITTERS,
     context: true,
-    defaultText: "the API's own URL",
-    description: 'public base URL for callbacks (a custom domain)',
+    defaultText: "the callback function's URL",
+    description: 'public base URL for callbacks (a custom domain in front of the callback front)',
   }),
 
   // --- the task lifecycle ------------------------------------------------------------------------
@@ -211,6 +211,18 @@ export const SETTINGS = {
     context: true,
     default: 40,
     description: "the open callback route's own throttle, burst",
+  }),
+  callbackRestRoute: setting(flag(), {
+    context: true,
+    default: true,
+    description:
+      'also serve the callback route on the REST API, for tasks submitted before the callbacks moved to the function URL (off once none of those is open: taskDeadlineSeconds after the upgrade)',
+  }),
+  // Not reserved by default, as the reconciler: AWS refuses a reservation that leaves the account under 100 unreserved.
+  callbackReservedConcurrency: setting(orNone(integer({ min: 1 })), {
+    context: true,
+    defaultText: 'none',
+    description: "reserved concurrency of the callback function, the cap of its URL (the account must keep 100 unreserved)",
   }),
   alarmEmails: setting(listOf(text({ pattern: /^[^\s@,]+@[^\s@,]+\.[^\s@,]+$/, describe: 'an e-mail' }), { minItems: 1 }), {
     context: true,

@@ -4,13 +4,14 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { AUTHORIZER_FUNCTION, backgroundFunctions, type ScheduleTrigger, type StreamTrigger } from '../functions/background';
-import { routes as allRoutes, type RouteDefinition } from '../functions/routes';
+import { frontOf, routes as allRoutes, type RouteDefinition } from '../functions/routes';
 import { SETTINGS, settingsReadBy } from '../functions/settings';
 import { TABLES, tableRoles } from '../functions/tables';
 import { AlarmTopic } from './alarm-topic';
 import { GatewayApi } from './api';
 import { settingsEnvironment, type GatewayConfig, type StackProvidedValues } from './config';
 import { needsOf } from './function-needs';
+import { FunctionUrlFront } from './function-url-front';
 import { GatewayFunction, MAX_API_FUNCTION_TIMEOUT, type GatewayFunctionProps } from './gateway-function';
 import { GatewayMonitoring, type MonitoredSchedule, type MonitoredStream } from './monitoring';
 import { createGatewayTables, type GatewayTable, type TableRole } from './tables';
@@ -41,6 +42,8 @@ export class LumaGatewayStack extends Stack {
   readonly tables: Readonly<Record<TableRole, GatewayTable>>;
   readonly upstreamSecret: UpstreamSecret;
   readonly api: GatewayApi;
+  /** The open routes served by their function's own URL (the upstream's callback), by `METHOD /path`. */
+  readonly functionUrlFronts = new Map<string, FunctionUrlFront>();
   /** Every function of the stack, by folder name under functions/. */
   readonly functions = new Map<string, GatewayFunction>();
   /** The EventBridge rule of each scheduled background function, by function name. */
@@ -80,12 +83,22 @@ export class LumaGatewayStack extends Stack {
 
     this.provided = {
       upstreamSecretId: () => this.upstreamSecret.secretId,
-      // The callback URL exists once the API does.
+      // The callback's own front when it has one (its function URL), else the REST API, once it exists.
       callbackBaseUrl: () => {
+        const callbackFront = [...this.functionUrlFronts.values()][0];
+        if (callbackFront) return callbackFront.baseUrl;
         if (!this.api) throw new Error('the callback URL exists only once the API is created');
         return this.api.baseUrl;
       },
     };
+
+    // Routes on a function URL first: the submitters' callback URL is theirs.
+    for (const route of routes.filter((candidate) => frontOf(candidate) === 'function-url')) {
+      const routeFunction = this.createFunction(route.functionName, { reservedConcurrentExecutions: config.callbackReservedConcurrency });
+      this.functionUrlFronts.set(`${route.method} ${route.path}`, new FunctionUrlFront(this, `${pascal(route.functionName)}Url`, { route, handler: routeFunction.function }));
+    }
+    // A function-url route stays on the REST API too while callbackRestRoute is on (its deprecation period).
+    const restRoutes = routes.filter((route) => frontOf(route) === 'rest-api' || config.callbackRestRoute);
 
     const authorizer = this.createFunction(AUTHORIZER_FUNCTION);
 
@@ -95,7 +108,7 @@ export class LumaGatewayStack extends Stack {
       throttleBurstLimit: config.throttleBurstLimit,
       // Open routes (the upstream's callback) get their own bucket: a flood of forged callbacks
       // is held there, at a rate that also caps the Lambda concurrency it can take from clients.
-      methodThrottles: routes
+      methodThrottles: restRoutes
         .filter((route) => route.auth === 'none')
         .map((route) => ({
           method: route.method,
@@ -111,7 +124,7 @@ export class LumaGatewayStack extends Stack {
     });
 
     // One function per distinct functionName; a function may serve several routes.
-    for (const route of routes) {
+    for (const route of restRoutes) {
       const routeFunction = this.functions.get(route.functionName) ?? this.createFunction(route.functionName);
       const timeout = needsOf(route.functionName).timeout;
       if (timeout.toSeconds() > MAX_API_FUNCTION_TIMEOUT.toSeconds()) {
@@ -149,6 +162,13 @@ export class LumaGatewayStack extends Stack {
     });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.api.url, description: 'Base URL of the public API (stage included)' });
+    const callbackFront = [...this.functionUrlFronts.values()][0];
+    if (callbackFront) {
+      new CfnOutput(this, 'CallbackBaseUrl', {
+        value: callbackFront.baseUrl,
+        description: "Base URL of the upstream's callbacks (the callback function's URL, auth NONE: the per-task token is the credential)",
+      });
+    }
     new CfnOutput(this, 'TasksTableName', { value: this.tables.tasks.tableName });
     new CfnOutput(this, 'TasksTableStreamArn', {
       value: this.tables.tasks.table.tableStreamArn ?? '',
