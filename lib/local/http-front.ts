@@ -13,6 +13,9 @@
  *   `authorizerCacheTtlSeconds` (API Gateway's resultsCacheTtl); no header →
  *   401 without calling it; "Unauthorized" → 401; a Deny or non-matching
  *   policy → ACCESS_DENIED; any other failure → AUTHORIZER_FAILURE;
+ * - a route served by a function URL in AWS (`front` in functions/routes.ts:
+ *   the upstream's callback) gets the payload 2.0 event a function URL sends
+ *   (function-url-event.ts), without the authorizer;
  * - the request becomes an API Gateway proxy (v1) event, the handler gets a
  *   Lambda context, and its result is written back; a handler that throws,
  *   times out or answers a malformed result → 502 envelope (never a stack
@@ -30,9 +33,10 @@ import type {
   APIGatewayProxyEvent,
   APIGatewayTokenAuthorizerEvent,
 } from 'aws-lambda';
-import { routes as defaultRoutes, type RouteDefinition } from '../../functions/routes';
+import { frontOf, routes as defaultRoutes, type RouteDefinition } from '../../functions/routes';
 import { gatewayResponse, gatewayResponseBody, type GatewayResponseType } from '../../functions/http/gateway-responses';
 import { FunctionTimeoutError, handlerCache, InvocationKilledError, invokeWith, LOCAL_ACCOUNT_ID, LOCAL_REGION, type LambdaHandler } from './lambda-runtime';
+import { functionUrlEvent } from './function-url-event';
 import { BodyTooLargeError, closeServer, discardRest, listen, LOOPBACK, readBody, trackSockets } from './net';
 
 /** API Gateway's maximum request payload. */
@@ -382,6 +386,15 @@ export async function startHttpFront(options: HttpFrontOptions = {}): Promise<Ht
     return body.length;
   }
 
+  function writeRouteResult(res: ServerResponse, route: RouteDefinition, result: unknown, requestId: string): number {
+    try {
+      return writeResult(res, result, requestId);
+    } catch (error) {
+      errorLog(`functions/${route.functionName}: ${(error as Error).message}`);
+      throw new GatewayAnswer('DEFAULT_5XX', 502);
+    }
+  }
+
   function writeDocument(res: ServerResponse, document: unknown, requestId: string): number {
     const text = JSON.stringify(document);
     res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(text)), 'x-amzn-RequestId': requestId });
@@ -403,7 +416,7 @@ export async function startHttpFront(options: HttpFrontOptions = {}): Promise<Ht
     return Buffer.byteLength(text);
   }
 
-  async function invokeRoute(route: RouteDefinition, event: APIGatewayProxyEvent, requestId: string): Promise<unknown> {
+  async function invokeRoute(route: RouteDefinition, event: unknown, requestId: string): Promise<unknown> {
     let handler: LambdaHandler;
     try {
       handler = await load(route.functionName);
@@ -469,6 +482,16 @@ export async function startHttpFront(options: HttpFrontOptions = {}): Promise<Ht
       if (!found) throw new GatewayAnswer('MISSING_AUTHENTICATION_TOKEN');
       const { route, pathParameters } = found;
 
+      // A route on a function URL in AWS gets the event a function URL sends (payload 2.0), whose 6 MB limit answers 413.
+      if (frontOf(route) === 'function-url') {
+        const event = functionUrlEvent(req, path, queryAt < 0 ? '' : target.slice(queryAt + 1), body, requestId, started);
+        if (Buffer.byteLength(JSON.stringify(event)) > payloadLimit) throw new GatewayAnswer('REQUEST_TOO_LARGE');
+        const integrationStarted = Date.now();
+        const result = await invokeRoute(route, event, requestId);
+        integrationLatency = Date.now() - integrationStarted;
+        responseLength = writeRouteResult(res, route, result, requestId);
+        return;
+      }
       const event = buildEvent(req, route, path, query, pathParameters, body, requestId, started);
       if (route.auth === 'client') {
         const header = Object.entries(event.headers).find(([name]) => name.toLowerCase() === 'authorization')?.[1];
@@ -482,12 +505,7 @@ export async function startHttpFront(options: HttpFrontOptions = {}): Promise<Ht
       const integrationStarted = Date.now();
       const result = await invokeRoute(route, event, requestId);
       integrationLatency = Date.now() - integrationStarted;
-      try {
-        responseLength = writeResult(res, result, requestId);
-      } catch (error) {
-        errorLog(`functions/${route.functionName}: ${(error as Error).message}`);
-        throw new GatewayAnswer('DEFAULT_5XX', 502);
-      }
+      responseLength = writeRouteResult(res, route, result, requestId);
     } catch (error) {
       const answer = error instanceof GatewayAnswer ? error : new GatewayAnswer('DEFAULT_5XX', 500);
       if (!(error instanceof GatewayAnswer)) errorLog(`local front failure: ${(error as Error)?.message ?? String(error)}`);

@@ -106,7 +106,8 @@ describe('functions', () => {
     }
   });
 
-  it('gives extend the table names, the upstream settings and a callback URL that does not depend on the stage', () => {
+  // Issue 13 changed the callback URL's assertions: it is the callback function's own URL now, not the REST stage's.
+  it("gives extend the table names, the upstream settings and the callback function's URL as callback URL", () => {
     const variables = functionNamed(template, 'extend').properties.Environment.Variables;
     const tableRef = (id: string) => ({ Ref: Object.keys(resourcesOf(template, 'AWS::DynamoDB::Table')).find((key) => key.startsWith(`${id}Table`)) });
     expect(variables[ENV.tasksTable]).toEqual(tableRef(tasksTable.id));
@@ -119,8 +120,8 @@ describe('functions', () => {
 
     const callback = JSON.stringify(variables[ENV.callbackBaseUrl]);
     expect(callback).toContain('"https://"');
-    expect(callback).toContain('.execute-api.');
-    expect(callback).toContain('"/dev"');
+    const [urlId] = Object.keys(resourcesOf(template, 'AWS::Lambda::Url'));
+    expect(callback).toContain(`{"Fn::GetAtt":["${urlId}","FunctionUrl"]}`);
     const stageAndDeploymentIds = [
       ...Object.keys(resourcesOf(template, 'AWS::ApiGateway::Stage')),
       ...Object.keys(resourcesOf(template, 'AWS::ApiGateway::Deployment')),
