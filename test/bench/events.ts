@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { callerIdentity } from '../../lib/local/http-front';
-import type { APIGatewayProxyEvent, APIGatewayTokenAuthorizerEvent, Context, DynamoDBRecord, DynamoDBStreamEvent, ScheduledEvent } from 'aws-lambda';
+import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, APIGatewayTokenAuthorizerEvent, Context, DynamoDBRecord, DynamoDBStreamEvent, ScheduledEvent } from 'aws-lambda';
 
 const REGION = 'us-east-1';
 const ACCOUNT = '123456789012';
@@ -75,6 +75,53 @@ export function apiEvent(options: ApiEventOptions): APIGatewayProxyEvent {
       stage: STAGE,
     },
   } as APIGatewayProxyEvent;
+}
+
+export interface FunctionUrlEventOptions {
+  readonly method: 'GET' | 'POST';
+  readonly path: string;
+  readonly body?: unknown;
+  /** @default application/json when there is a body; undefined: none, and the body arrives base64-encoded. */
+  readonly contentType?: string;
+}
+
+/** What a Lambda Function URL hands its function (payload format 2.0): the callback's event in AWS. */
+export function functionUrlEvent(options: FunctionUrlEventOptions): APIGatewayProxyEventV2 {
+  const contentType = 'contentType' in options ? options.contentType : options.body === undefined ? undefined : 'application/json';
+  const text = options.body === undefined ? undefined : typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
+  const base64 = text !== undefined && contentType === undefined;
+  const domainName = 'a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6.lambda-url.us-east-1.on.aws';
+  return {
+    version: '2.0',
+    routeKey: '$default',
+    rawPath: options.path,
+    rawQueryString: '',
+    headers: {
+      accept: '*/*',
+      host: domainName,
+      'user-agent': 'upstream-callbacks/1.0',
+      'x-amzn-trace-id': 'Root=1-6745c3a1-0b1c2d3e4f5a6b7c8d9e0f1a',
+      'x-forwarded-for': '198.51.100.23',
+      'x-forwarded-port': '443',
+      'x-forwarded-proto': 'https',
+      ...(contentType && { 'content-type': contentType }),
+      ...(text !== undefined && { 'content-length': String(Buffer.byteLength(text)) }),
+    },
+    requestContext: {
+      accountId: 'anonymous',
+      apiId: 'a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6',
+      domainName,
+      domainPrefix: 'a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6',
+      http: { method: options.method, path: options.path, protocol: 'HTTP/1.1', sourceIp: '198.51.100.23', userAgent: 'upstream-callbacks/1.0' },
+      requestId: randomUUID(),
+      routeKey: '$default',
+      stage: '$default',
+      time: '24/Nov/2026:17:26:03 +0000',
+      timeEpoch: Date.now(),
+    },
+    ...(text !== undefined && { body: base64 ? Buffer.from(text).toString('base64') : text }),
+    isBase64Encoded: base64,
+  };
 }
 
 export function authorizerEvent(clientKey: string): APIGatewayTokenAuthorizerEvent {
