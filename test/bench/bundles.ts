@@ -8,7 +8,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { BuildOptions, Metafile } from 'esbuild';
@@ -109,6 +109,30 @@ export async function buildBundle(functionName: string, outdir: string, entry = 
   const esbuild = await import('esbuild');
   const result = await esbuild.build(esbuildOptions(entry, outdir));
   return describeFile(functionName, outdir, result.metafile);
+}
+
+/** The export of floor.ts standing for each function. */
+export const FLOOR_OF: Readonly<Record<FunctionName, string>> = {
+  authorizer: 'authorizer',
+  extend: 'submit',
+  create: 'submit',
+  'get-task': 'getTask',
+  'list-deliveries': 'listDeliveries',
+  callback: 'callback',
+  notifier: 'notifier',
+  reconciler: 'reconciler',
+};
+
+/**
+ * Bundles one export of a bench module as a Lambda handler (an entry file
+ * `export { <name> as handler } from '<module>'`), with the stack's options:
+ * tree shaking leaves it only what that export uses.
+ */
+export async function buildExport(label: string, outdir: string, module: string, exportName: string): Promise<BuiltBundle> {
+  mkdirSync(outdir, { recursive: true });
+  const entry = join(outdir, 'entry.ts');
+  writeFileSync(entry, `export { ${exportName} as handler } from ${JSON.stringify(module.replace(/\.ts$/, ''))};\n`);
+  return buildBundle(label, join(outdir, 'out'), entry);
 }
 
 export interface SynthesizedFunction extends BuiltBundle {

@@ -25,6 +25,8 @@ export interface ColdSample {
 }
 
 export interface ColdTarget {
+  /** The node binary to run (runtimes.ts). */
+  readonly execPath: string;
   readonly functionName: string;
   readonly bundleFile: string;
   readonly memoryMb: number;
@@ -60,7 +62,7 @@ export function coldStart(target: ColdTarget, event: unknown, workDir: string, r
   const env = lambdaEnvironment(target.functionName, target.memoryMb, target.nodeOptions);
   return new Promise((resolve) => {
     const started = epochMs();
-    const child = spawn(process.execPath, [RUNNER, target.bundleFile, eventFile, target.functionName, String(target.memoryMb), String(target.timeoutMs)], {
+    const child = spawn(target.execPath, [RUNNER, target.bundleFile, eventFile, target.functionName, String(target.memoryMb), String(target.timeoutMs)], {
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -3,8 +3,9 @@
  *
  *   BENCH_QUICK=1            a smoke run: every figure, small counts (about a minute)
  *   BENCH_SYNTH=0            skip `cdk synth` (bundles built with the stack's esbuild options only)
- *   BENCH_COLD_RUNS          fresh processes per function and per baseline       (10; quick 3)
+ *   BENCH_COLD_RUNS          fresh processes per row (function or floor, runtime) (30; quick 3)
  *   BENCH_WARM_N             warm invocations of extend and of callback, each    (2000; quick 200)
+ *   BENCH_NODE_MAJORS        Node majors besides the local one (runtimes.ts)      (24)
  *   BENCH_WARM_OTHER_N       warm invocations of get-task, authorizer, notifier  (300; quick 50)
  *   BENCH_HTTP_EXTENDS       extends over HTTP (their tasks get the callbacks)   (600; quick 80)
  *   BENCH_CONCURRENCY        concurrent HTTP clients                             (8)
@@ -48,7 +49,7 @@ function share(name: string, fallback: number): number {
 export const benchConfig = {
   quick,
   synth: process.env.BENCH_SYNTH !== '0' && process.env.BENCH_SYNTH !== 'false',
-  coldRuns: count('BENCH_COLD_RUNS', 10, 3),
+  coldRuns: count('BENCH_COLD_RUNS', 30, 3),
   warmN: count('BENCH_WARM_N', 2000, 200),
   warmOtherN: count('BENCH_WARM_OTHER_N', 300, 50),
   warmUp: quick ? 20 : 100,

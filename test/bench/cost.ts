@@ -1,6 +1,16 @@
 /**
  * Figure 6: cost per million extend tasks on AWS, from the measured figures
- * and public list prices. Every assumption is written into the result.
+ * and public list prices, for each front the upstream's callbacks can come
+ * through (the REST API as before, the callback function's URL as now, an
+ * HTTP API for comparison), at 1, 3 and 6 callbacks per task, with and
+ * without a notify_hook. Every assumption is written into the result.
+ *
+ * One model counts every call: a task's requests, invocations and DynamoDB
+ * calls all follow from its callbacks, its status changes and the notifier's
+ * batching (one parameter, used for invocations and for the client reads
+ * alike). The measurement gives only what a call costs: Lambda milliseconds
+ * and log bytes per invocation (warm, on the Lambda runtime's Node major),
+ * DynamoDB units per call (phase-units.ts).
  */
 import { ACCESS_LOG_FIELDS } from '../../lib/api';
 import { FUNCTION_NEEDS } from '../../lib/function-needs';
@@ -23,6 +33,10 @@ export const PRICES = {
   ],
   /** REST API, first 333 million requests a month. */
   apiGatewayRestPerMillionRequests: 3.5,
+  /** HTTP API, first 300 million requests a month (metered in 512 KB steps; a callback is one). */
+  apiGatewayHttpPerMillionRequests: 1.0,
+  /** A Lambda Function URL has no price of its own: only the function's requests and duration. */
+  functionUrlPerMillionRequests: 0,
   /** Arm (Graviton), first 7.5 billion GB-seconds a month. */
   lambdaArmPerGbSecond: 0.0000133334,
   lambdaPerMillionRequests: 0.2,
@@ -36,16 +50,50 @@ export const PRICES = {
   xrayPerMillionTracesRecorded: 5.0,
 } as const;
 
+export type CallbackFront = 'rest-api' | 'function-url' | 'http-api';
+export const FRONTS: readonly CallbackFront[] = ['rest-api', 'function-url', 'http-api'];
+export const CALLBACK_COUNTS = [1, 3, 6] as const;
+
+/**
+ * The upstream's callbacks per task: straight to completed (1); the
+ * simulator's and most aggregators' pending, processing, completed (3, the
+ * first a duplicate of what the extend recorded); and with progress reports
+ * (6). Each costs a GetItem and an UpdateItem, applied or refused by its
+ * condition (DynamoDB bills both).
+ */
+export const CALLBACK_SEQUENCES: Readonly<Record<(typeof CALLBACK_COUNTS)[number], readonly string[]>> = {
+  1: ['completed'],
+  3: ['pending', 'processing', 'completed'],
+  6: ['pending', 'processing', 'processing', 'processing', 'processing', 'completed'],
+};
+
+const RANK: Record<string, number> = { pending: 1, processing: 2, completed: 3 };
+
+/** Status changes of a task: pending (the extend's answer), then each forward move its callbacks make. */
+export function statusChanges(sequence: readonly string[]): number {
+  let rank = RANK.pending;
+  let changes = 1;
+  for (const state of sequence) {
+    if (RANK[state] > rank) {
+      rank = RANK[state];
+      changes += 1;
+    }
+  }
+  return changes;
+}
+
 /** What the figures do not say, fixed here (and written into the result). */
 export const ASSUMPTIONS = {
-  /** Requests through API Gateway per task: the extend, the upstream's three callbacks, one GET by the client. */
-  apiRequestsPerTask: 5,
-  callbacksPerTask: 3,
+  /** Client requests per task besides the extend: one GET. */
   clientGetsPerTask: 1,
-  /** Status changes per task (pending, processing, completed); each may need a notifier invocation. */
-  statusChangesPerTask: 3,
-  /** Notifier invocations per status change: 1 = no batching (upper bound; a busy stream batches up to 10). */
-  notifierInvocationsPerChange: 1,
+  /**
+   * Status changes per notifier invocation. 1 = each change alone in its
+   * batch (the upper bound; a busy stream batches up to 10). Counted the
+   * same way for the notifier's invocations and for its client reads (one
+   * GetItem of the client per invocation: a batch holds one client's
+   * changes at worst once each).
+   */
+  changesPerNotifierInvocation: 1,
   /** API Gateway caches the authorizer's answer 300 s per key: assumed 1 invocation per 100 client requests (2 per task). */
   authorizerInvocationsPerTask: 0.02,
   /** Lambda's START/END/REPORT lines (with X-Ray), one set per invocation. */
@@ -83,7 +131,6 @@ export function accessLogLineBytes(): number {
     principalId: '0b6f5a58-1d2c-4b7e-9f3a-2c1d0e9f8a7b',
     errorMessage: '-',
     errorResponseType: '-',
-    xrayTraceId: '1-6745c3a1-0b1c2d3e4f5a6b7c8d9e0f1a',
   };
   const line = JSON.stringify(Object.fromEntries(Object.keys(ACCESS_LOG_FIELDS).map((field) => [field, sample[field] ?? '-'])));
   return Buffer.byteLength(line) + 1;
@@ -96,88 +143,172 @@ export interface CostLine {
   readonly usdPerMillionTasks: number;
 }
 
+export interface Scenario {
+  readonly front: CallbackFront;
+  readonly callbacks: (typeof CALLBACK_COUNTS)[number];
+  readonly notifyHook: boolean;
+}
+
+export interface ScenarioCost extends Scenario {
+  readonly statusChanges: number;
+  readonly totalUsdPerMillionTasks: number;
+  /** Of which the fronts (API Gateway, or nothing for a function URL). */
+  readonly frontUsdPerMillionTasks: number;
+}
+
 export interface CostResult {
   readonly prices: typeof PRICES;
-  readonly assumptions: typeof ASSUMPTIONS & { readonly coldStartShare: number };
-  readonly lines: CostLine[];
-  readonly totalUsdPerMillionTasks: number;
+  readonly assumptions: typeof ASSUMPTIONS & { readonly coldStartShare: number; readonly runtime: string };
+  /** Every front, callback count and notify_hook choice. */
+  readonly scenarios: ScenarioCost[];
+  /** Line by line, 3 callbacks and a notify_hook: before (REST API) and after (the callback function's URL). */
+  readonly before: { readonly lines: CostLine[]; readonly totalUsdPerMillionTasks: number };
+  readonly after: { readonly lines: CostLine[]; readonly totalUsdPerMillionTasks: number };
+  /** What one more callback per task adds, by front. */
+  readonly perExtraCallbackUsdPerMillionTasks: Readonly<Record<CallbackFront, number>>;
   /** Each further second the upstream takes to accept a submission (extend waits for it at 512 MB). */
   readonly perUpstreamSecondUsdPerMillionTasks: number;
   readonly fixedMonthly: { readonly item: string; readonly usd: number }[];
   readonly notes: string[];
 }
 
-export function costPerMillion(input: {
-  warm: readonly WarmResult[];
-  cold: readonly ColdResult[];
-  units: UnitsResult;
-  coldStartShare: number;
-}): CostResult {
+export interface CostInput {
+  /** The warm and cold figures of one runtime (the Lambda one's). */
+  readonly warm: readonly WarmResult[];
+  readonly cold: readonly ColdResult[];
+  readonly units: UnitsResult;
+  readonly coldStartShare: number;
+  readonly runtime: string;
+}
+
+/** DynamoDB units of one call of `operation` on `table`, as measured over task lives. */
+function unitsPerCall(units: UnitsResult, operation: string, table: string): { read: number; write: number } {
+  const line = units.lines.find((l) => l.operation === operation && l.table.toLowerCase() === table);
+  if (!line || line.callsPerTask === 0) throw new Error(`the units phase measured no ${operation} on ${table}`);
+  return { read: line.readUnitsPerTask / line.callsPerTask, write: line.writeUnitsPerTask / line.callsPerTask };
+}
+
+export function scenarioCost(input: CostInput, scenario: Scenario): { lines: CostLine[]; total: number; front: number; changes: number } {
   const warm = new Map(input.warm.map((w) => [w.functionName, w]));
   const cold = new Map(input.cold.map((c) => [c.functionName, c]));
   const platformBytes = PLATFORM_LINES.reduce((sum, line) => sum + Buffer.byteLength(line) + 1 + ASSUMPTIONS.logEventOverheadBytes, 0);
-  const assumptions = { ...ASSUMPTIONS, platformLogBytesPerInvocation: platformBytes, coldStartShare: input.coldStartShare };
-  const invocations: Record<string, number> = {
-    extend: 1,
-    callback: ASSUMPTIONS.callbacksPerTask,
-    'get-task': ASSUMPTIONS.clientGetsPerTask,
-    notifier: ASSUMPTIONS.statusChangesPerTask * ASSUMPTIONS.notifierInvocationsPerChange,
-    authorizer: ASSUMPTIONS.authorizerInvocationsPerTask,
-  };
+  const sequence = CALLBACK_SEQUENCES[scenario.callbacks];
+  const callbacks = sequence.length;
+  const changes = statusChanges(sequence);
+  const notifierInvocations = scenario.notifyHook ? changes / ASSUMPTIONS.changesPerNotifierInvocation : 0;
+  // The callback through the REST API is measured on its REST event; through a URL or an HTTP API on the 2.0 event.
+  const callbackFigures = scenario.front === 'rest-api' ? 'callback (REST event)' : 'callback';
+  const invocations: [name: string, figures: string, count: number][] = [
+    ['extend', 'extend', 1],
+    ['callback', callbackFigures, callbacks],
+    ['get-task', 'get-task', ASSUMPTIONS.clientGetsPerTask],
+    ['notifier', 'notifier', notifierInvocations],
+    ['authorizer', 'authorizer', ASSUMPTIONS.authorizerInvocationsPerTask],
+  ];
   const lines: CostLine[] = [];
   const million = 1_000_000;
   const add = (item: string, quantityPerTask: number, unit: string, usdPerUnit: number) =>
     lines.push({ item, quantityPerTask: round(quantityPerTask, 6), unit, usdPerMillionTasks: round(quantityPerTask * usdPerUnit * million, 4) });
 
-  add('API Gateway REST requests', ASSUMPTIONS.apiRequestsPerTask, 'requests', PRICES.apiGatewayRestPerMillionRequests / million);
-  const totalInvocations = Object.values(invocations).reduce((sum, n) => sum + n, 0);
-  add('Lambda requests', totalInvocations, 'invocations', PRICES.lambdaPerMillionRequests / million);
+  const restRequests = 1 + ASSUMPTIONS.clientGetsPerTask + (scenario.front === 'rest-api' ? callbacks : 0);
+  const httpApiRequests = scenario.front === 'http-api' ? callbacks : 0;
+  add('API Gateway REST requests', restRequests, 'requests', PRICES.apiGatewayRestPerMillionRequests / million);
+  if (httpApiRequests > 0) add('API Gateway HTTP API requests (callbacks)', httpApiRequests, 'requests', PRICES.apiGatewayHttpPerMillionRequests / million);
+  if (scenario.front === 'function-url') add('Lambda Function URL requests (callbacks)', callbacks, 'requests', PRICES.functionUrlPerMillionRequests / million);
+  const front = lines.reduce((sum, line) => sum + line.usdPerMillionTasks, 0);
+
+  add('Lambda requests', invocations.reduce((sum, [, , count]) => sum + count, 0), 'invocations', PRICES.lambdaPerMillionRequests / million);
   let logBytes = 0;
-  for (const [name, count] of Object.entries(invocations)) {
-    const w = warm.get(name);
+  for (const [name, figures, count] of invocations) {
+    if (count === 0) continue;
+    const w = warm.get(figures);
     const c = cold.get(name);
     const memoryGb = FUNCTION_NEEDS[name].memorySize / 1024;
     // Billed per invocation, rounded up to the millisecond: about half a millisecond over the mean.
     const warmMs = (w?.real.ms.mean ?? NaN) + 0.5;
     const coldExtraMs = c ? Math.max(0, c.real.initPlusFirstMs.p50 - (w?.real.ms.mean ?? 0)) : 0;
     const ms = warmMs + input.coldStartShare * coldExtraMs;
-    add(`Lambda ${name} duration (${count} x ${round(ms, 1)} ms at ${FUNCTION_NEEDS[name].memorySize} MB)`, count * ms * memoryGb, 'GB-ms', PRICES.lambdaArmPerGbSecond / 1000);
+    add(`Lambda ${name} duration (${round(count, 2)} x ${round(ms, 1)} ms at ${FUNCTION_NEEDS[name].memorySize} MB)`, count * ms * memoryGb, 'GB-ms', PRICES.lambdaArmPerGbSecond / 1000);
     logBytes += count * ((w?.real.logBytesPerInvocation ?? 0) + (w?.real.logLinesPerInvocation ?? 0) * ASSUMPTIONS.logEventOverheadBytes + platformBytes);
   }
-  add('DynamoDB write request units', input.units.perTask.writeUnits, 'WRU', PRICES.dynamoDbPerMillionWriteRequestUnits / million);
-  add('DynamoDB read request units', input.units.perTask.readUnits, 'RRU', PRICES.dynamoDbPerMillionReadRequestUnits / million);
-  add('DynamoDB Streams reads (by Lambda)', ASSUMPTIONS.statusChangesPerTask, 'records', 0);
+
+  // DynamoDB: every call the model counts, at the units one such call was measured to take.
+  const getTask = unitsPerCall(input.units, 'GetItem', 'tasks');
+  const putTask = unitsPerCall(input.units, 'PutItem', 'tasks');
+  const updateTask = unitsPerCall(input.units, 'UpdateItem', 'tasks');
+  const calls: [what: string, count: number, units: { read: number; write: number }][] = [
+    ['GetItem tasks (extend parent, callbacks, client GET)', 1 + callbacks + ASSUMPTIONS.clientGetsPerTask, getTask],
+    ['PutItem tasks (extend)', 1, putTask],
+    ['UpdateItem tasks (extend answer, callbacks)', 1 + callbacks, updateTask],
+  ];
+  if (scenario.notifyHook) {
+    calls.push(['GetItem clients (notifier, once per invocation)', notifierInvocations, unitsPerCall(input.units, 'GetItem', 'clients')]);
+    calls.push(['PutItem deliveries (notifier, one per change)', changes, unitsPerCall(input.units, 'PutItem', 'deliveries')]);
+  }
+  add('DynamoDB write request units', calls.reduce((sum, [, count, u]) => sum + count * u.write, 0), 'WRU', PRICES.dynamoDbPerMillionWriteRequestUnits / million);
+  add('DynamoDB read request units', calls.reduce((sum, [, count, u]) => sum + count * u.read, 0), 'RRU', PRICES.dynamoDbPerMillionReadRequestUnits / million);
+  // One stream record per task written and per change applied (a write refused by its condition makes none).
+  add('DynamoDB Streams reads (by Lambda)', 1 + changes, 'records', 0);
+
   const extendWarm = warm.get('extend');
   const secretCalls = (extendWarm?.secretReadsPer1000 ?? 0) / 1000 + input.coldStartShare * (cold.get('extend')?.secretReadsPerColdStart ?? 1);
   add('Secrets Manager GetSecretValue', secretCalls, 'calls', PRICES.secretsManagerPer10kApiCalls / 10_000);
-  logBytes += ASSUMPTIONS.apiRequestsPerTask * (accessLogLineBytes() + ASSUMPTIONS.logEventOverheadBytes);
-  add('CloudWatch Logs ingestion (Lambda + API access log)', logBytes / 1024, 'KB', PRICES.cloudWatchLogsIngestionPerGb / 1024 ** 2);
-  const entryPoints = ASSUMPTIONS.apiRequestsPerTask + invocations.notifier;
+  // API Gateway access logs, one line per request (an HTTP API's about as long); a function URL has none: the function logs its own line, counted above.
+  logBytes += (restRequests + httpApiRequests) * (accessLogLineBytes() + ASSUMPTIONS.logEventOverheadBytes);
+  add('CloudWatch Logs ingestion (Lambda + access logs)', logBytes / 1024, 'KB', PRICES.cloudWatchLogsIngestionPerGb / 1024 ** 2);
+  // Entry points traced: every request (API Gateway does not trace; each function traces itself) and notifier invocation.
+  const entryPoints = 1 + ASSUMPTIONS.clientGetsPerTask + callbacks + notifierInvocations;
   add('X-Ray traces recorded', entryPoints * ASSUMPTIONS.xraySampledShare, 'traces', PRICES.xrayPerMillionTracesRecorded / million);
+  return { lines, total: round(lines.reduce((sum, line) => sum + line.usdPerMillionTasks, 0), 2), front: round(front, 2), changes };
+}
 
+export function costPerMillion(input: CostInput): CostResult {
+  const platformBytes = PLATFORM_LINES.reduce((sum, line) => sum + Buffer.byteLength(line) + 1 + ASSUMPTIONS.logEventOverheadBytes, 0);
+  const scenarios: ScenarioCost[] = [];
+  for (const front of FRONTS) {
+    for (const callbacks of CALLBACK_COUNTS) {
+      for (const notifyHook of [true, false]) {
+        const cost = scenarioCost(input, { front, callbacks, notifyHook });
+        scenarios.push({ front, callbacks, notifyHook, statusChanges: cost.changes, totalUsdPerMillionTasks: cost.total, frontUsdPerMillionTasks: cost.front });
+      }
+    }
+  }
+  const before = scenarioCost(input, { front: 'rest-api', callbacks: 3, notifyHook: true });
+  const after = scenarioCost(input, { front: 'function-url', callbacks: 3, notifyHook: true });
+  // From 3 to 6 callbacks the status changes stay 3: the difference is the callbacks' own cost.
+  const perExtra = Object.fromEntries(
+    FRONTS.map((front) => {
+      const at = (callbacks: 3 | 6) => scenarios.find((s) => s.front === front && s.callbacks === callbacks && s.notifyHook)!.totalUsdPerMillionTasks;
+      return [front, round((at(6) - at(3)) / 3, 2)];
+    }),
+  ) as Record<CallbackFront, number>;
+
+  const warm = new Map(input.warm.map((w) => [w.functionName, w]));
   const reconciler = warm.get('reconciler');
-  const reconcilerGbS = ((reconciler?.real.ms.mean ?? 0) + 0.5) / 1000 * (FUNCTION_NEEDS.reconciler.memorySize / 1024);
+  const reconcilerGbS = (((reconciler?.real.ms.mean ?? 0) + 0.5) / 1000) * (FUNCTION_NEEDS.reconciler.memorySize / 1024);
   const runs = ASSUMPTIONS.reconcilerRunsPerMonth;
   // DynamoDB Local answers 0 units for a Query that finds nothing; DynamoDB is assumed to charge its minimum of 0.5 RRU (eventually consistent).
   const reconcilerReadUnits = Math.max(input.units.reconcilerRun.readUnits, 0.5 * input.units.reconcilerRun.calls);
-  const fixedMonthly = [
-    {
-      item: `reconciler, every minute (${runs} runs of ${round(reconciler?.real.ms.mean ?? NaN, 1)} ms, ${input.units.reconcilerRun.calls} Queries and ${reconcilerReadUnits} RRU each with nothing due)`,
-      usd: round(runs * (reconcilerGbS * PRICES.lambdaArmPerGbSecond + PRICES.lambdaPerMillionRequests / million + (reconcilerReadUnits * PRICES.dynamoDbPerMillionReadRequestUnits) / million), 4),
-    },
-    { item: 'Secrets Manager: the upstream key secret', usd: PRICES.secretsManagerPerSecretMonth },
-  ];
   return {
     prices: PRICES,
-    assumptions,
-    lines,
-    totalUsdPerMillionTasks: round(lines.reduce((sum, line) => sum + line.usdPerMillionTasks, 0), 2),
-    perUpstreamSecondUsdPerMillionTasks: round(million * 1 * (FUNCTION_NEEDS.extend.memorySize / 1024) * PRICES.lambdaArmPerGbSecond, 2),
-    fixedMonthly,
+    assumptions: { ...ASSUMPTIONS, platformLogBytesPerInvocation: platformBytes, coldStartShare: input.coldStartShare, runtime: input.runtime },
+    scenarios,
+    before: { lines: before.lines, totalUsdPerMillionTasks: before.total },
+    after: { lines: after.lines, totalUsdPerMillionTasks: after.total },
+    perExtraCallbackUsdPerMillionTasks: perExtra,
+    perUpstreamSecondUsdPerMillionTasks: round(1_000_000 * (FUNCTION_NEEDS.extend.memorySize / 1024) * PRICES.lambdaArmPerGbSecond, 2),
+    fixedMonthly: [
+      {
+        item: `reconciler, every minute (${runs} runs of ${round(reconciler?.real.ms.mean ?? NaN, 1)} ms, ${input.units.reconcilerRun.calls} Queries and ${reconcilerReadUnits} RRU each with nothing due)`,
+        usd: round(runs * (reconcilerGbS * PRICES.lambdaArmPerGbSecond + PRICES.lambdaPerMillionRequests / 1_000_000 + (reconcilerReadUnits * PRICES.dynamoDbPerMillionReadRequestUnits) / 1_000_000), 4),
+      },
+      { item: 'Secrets Manager: the upstream key secret', usd: PRICES.secretsManagerPerSecretMonth },
+    ],
     notes: [
-      'Lambda durations are the measured warm means in process (DynamoDB Local and the upstream simulator on loopback answer in about a millisecond); in AWS each DynamoDB call takes a few ms and the upstream as long as it takes: see perUpstreamSecondUsdPerMillionTasks.',
+      `Lambda milliseconds and log bytes: the warm means on ${input.runtime} (Lambda's major), in a process of their own against DynamoDB Local and the simulator on loopback (each answers in about a millisecond); in AWS each DynamoDB call takes a few ms and the upstream as long as it takes: see perUpstreamSecondUsdPerMillionTasks.`,
       `Cold starts: ${input.coldStartShare * 100}% of invocations assumed cold, each billed its measured init + first invocation (p50) instead of a warm one.`,
-      'Excluded: data transfer out (answers are under 1 KB), CloudWatch alarms and metrics, SQS dead-letter traffic (failures only), X-Ray trace retrieval/scans, free tiers.',
+      'DynamoDB: calls counted by the model (the notifier: one client read per invocation, one attempt record per change, no retries), each at the mean units one such call took over the measured task lives.',
+      'Excluded: data transfer out (answers are under 1 KB), CloudWatch alarms and metrics, SQS dead-letter traffic (failures only), X-Ray trace retrieval/scans, free tiers, forged callbacks.',
     ],
   };
 }

@@ -298,15 +298,3 @@ export async function reconciler() {
   }
   return { examined };
 }
-
-/** The floor standing for each function (its export above). */
-export const FLOOR_OF = {
-  authorizer: 'authorizer',
-  extend: 'submit',
-  create: 'submit',
-  'get-task': 'getTask',
-  'list-deliveries': 'listDeliveries',
-  callback: 'callback',
-  notifier: 'notifier',
-  reconciler: 'reconciler',
-} as const;

@@ -18,48 +18,69 @@ function formatNumber(value: number): string {
 
 const kb = (bytes: number) => `${round(bytes / 1024, 1)} KB`;
 
+const ms3 = (side: { importMs: { p50: number }; firstInvocationMs: { p50: number }; initPlusFirstMs: { p50: number } }) =>
+  `${formatNumber(side.importMs.p50)} / ${formatNumber(side.firstInvocationMs.p50)} / ${formatNumber(side.initPlusFirstMs.p50)}`;
+const within = (interval: { lo: number; hi: number }) => `${formatNumber(interval.lo)}-${formatNumber(interval.hi)}`;
+
 function bundlesAndColdStarts(results: BenchResults): string[] {
-  const out = ['1. Bundles (minified ESM index.mjs, the synthesized asset) and cold start: import + first invocation, fresh node process, local stack'];
+  const out = ['1. Bundles (minified ESM index.mjs, the synthesized asset) and cold start, fresh node process per run, local stack; real function vs its floor (floor.ts)'];
   const synth = (functionName: string) => {
     const bundle = results.bundles.find((b) => b.functionName === functionName);
     return bundle?.equalsSynth === undefined ? 'n/a' : bundle.equalsSynth ? 'yes' : 'NO';
   };
-  if (!results.coldStart) {
-    out.push(table(['function', 'bundle', 'gzip', 'bare', '= synth'], results.bundles.map((b) => [b.functionName, kb(b.bytes), kb(b.gzipBytes), kb(b.baselineBytes), synth(b.functionName)])));
-    return out;
-  }
+  out.push(table(['function', 'bundle', 'gzip', 'floor', 'x', '= synth'], results.bundles.map((b) => [b.functionName, kb(b.bytes), kb(b.gzipBytes), kb(b.floorBytes), round(b.bytes / b.floorBytes, 2), synth(b.functionName)])));
+  if (!results.coldStart) return out;
   out.push(
+    '',
     table(
-      ['function', 'bundle', 'bare', 'x', '= synth', 'import p50', 'first p50', 'cold p50', 'cold p90', 'bare p50', 'bare p90', 'x p50', 'x p90', 'fail'],
+      ['function', 'node', 'real import/first/total p50', 'total p90', 'floor import/first/total p50', 'floor p90', 'x import', 'x first', 'x total p50 (95%)', 'x p90', 'fail'],
       results.coldStart.map((c) => [
         c.functionName,
-        kb(c.real.bundleBytes),
-        kb(c.baseline.bundleBytes),
-        c.bundleRatio,
-        c.nodeOptions === '' ? '' : synth(c.functionName),
-        c.real.importMs.p50,
-        c.real.firstInvocationMs.p50,
-        c.real.initPlusFirstMs.p50,
+        c.runtime,
+        ms3(c.real),
         c.real.initPlusFirstMs.p90,
-        c.baseline.initPlusFirstMs.p50,
-        c.baseline.initPlusFirstMs.p90,
-        c.ratioP50,
-        c.ratioP90,
-        c.real.failures + c.baseline.failures,
+        ms3(c.floor),
+        c.floor.initPlusFirstMs.p90,
+        c.ratio.importP50,
+        c.ratio.firstP50,
+        `${formatNumber(c.ratio.totalP50)} (${within(c.ratio.totalP50Interval)})`,
+        c.ratio.totalP90,
+        c.real.failures + c.floor.failures,
       ]),
     ),
   );
   const first = results.coldStart[0];
-  out.push(`   ms; ${first?.runs ?? 0} runs each, real and bare alternated; NODE_OPTIONS as deployed (${first?.nodeOptions || 'none'}); node boot and exit (~${round(results.meta.nodeBootMs, 0)} ms) excluded`);
+  out.push(
+    `   ms; ${first?.runs ?? 0} runs per row, every row of a function once per run in a rotated order; NODE_OPTIONS as deployed (${first?.nodeOptions || 'none'}); both build their SDK clients at the first call; ` +
+      `node boot and exit (~${round(results.meta.nodeBootMs, 0)} ms) excluded; (95%): bootstrap interval of the ratio of medians`,
+  );
+  if (results.upstreamTransport) {
+    out.push(
+      '',
+      '   The upstream POST alone, fresh process: the real client (node:http/node:https, keep-alive agent) vs the global fetch, same submission and parser',
+      table(
+        ['node', 'node:http import/first p50', 'first p90', 'fetch import/first p50', 'first p90', 'fetch/node:http first p50 (95%)', 'fail'],
+        results.upstreamTransport.map((t) => [
+          `${t.runtime} ${t.nodeVersion}`,
+          `${formatNumber(t.nodeHttp.importMs.p50)} / ${formatNumber(t.nodeHttp.firstInvocationMs.p50)}`,
+          t.nodeHttp.firstInvocationMs.p90,
+          `${formatNumber(t.fetch.importMs.p50)} / ${formatNumber(t.fetch.firstInvocationMs.p50)}`,
+          t.fetch.firstInvocationMs.p90,
+          `${formatNumber(t.firstCallRatio)} (${within(t.firstCallRatioInterval)})`,
+          t.nodeHttp.failures + t.fetch.failures,
+        ]),
+      ),
+    );
+  }
   return out;
 }
 
 function warmLatency(warm: NonNullable<BenchResults['warm']>): string[] {
   return [
-    '2. Warm latency in process (DynamoDB Local + upstream on loopback), real handler vs bare I/O path, alternated',
+    '2. Warm latency, one process per function and runtime importing the bundle and its floor, invoked alternately (DynamoDB Local + upstream on loopback)',
     table(
-      ['function', 'n', 'p50', 'p99', 'mean', 'bare p50', 'bare p99', 'x p50', 'x p99', 'errors', 'log B/inv'],
-      warm.map((w) => [w.functionName, w.invocations, w.real.ms.p50, w.real.ms.p99, w.real.ms.mean, w.baseline.ms.p50, w.baseline.ms.p99, w.overheadP50, w.overheadP99, w.real.errors + w.baseline.errors, w.real.logBytesPerInvocation]),
+      ['function', 'node', 'n', 'p50', 'p99', 'mean', 'floor p50', 'floor p99', 'x p50', 'x p99', 'errors', 'log B/inv'],
+      warm.map((w) => [w.functionName, w.runtime, w.invocations, w.real.ms.p50, w.real.ms.p99, w.real.ms.mean, w.floor.ms.p50, w.floor.ms.p99, w.ratioP50, w.ratioP99, w.real.errors + w.floor.errors, w.real.logBytesPerInvocation]),
     ),
   ];
 }
@@ -97,10 +118,30 @@ function dynamoUnits(u: NonNullable<BenchResults['dynamoUnits']>): string[] {
 }
 
 function costLines(c: NonNullable<BenchResults['cost']>): string[] {
+  const fronts = ['rest-api', 'function-url', 'http-api'] as const;
+  const frontName = { 'rest-api': 'REST API (before)', 'function-url': 'function URL (now)', 'http-api': 'HTTP API (compared)' };
+  const at = (front: string, callbacks: number, hook: boolean) => c.scenarios.find((s) => s.front === front && s.callbacks === callbacks && s.notifyHook === hook)!;
   return [
-    `6. Cost per million extend tasks, ${c.prices.region}, list prices as of ${c.prices.asOf}`,
-    table(['item', 'per task', 'unit', 'USD / 1M tasks'], c.lines.map((l) => [l.item, l.quantityPerTask, l.unit, l.usdPerMillionTasks])),
-    `   total: $${c.totalUsdPerMillionTasks} per million tasks; +$${c.perUpstreamSecondUsdPerMillionTasks} per million for each second the upstream takes to accept a submission`,
+    `6. Cost per million extend tasks, ${c.prices.region}, list prices as of ${c.prices.asOf}; Lambda figures of ${c.assumptions.runtime}`,
+    table(
+      ['callbacks come through', '1 cb, hook', '1 cb, none', '3 cb, hook', '3 cb, none', '6 cb, hook', '6 cb, none', '+1 callback'],
+      fronts.map((front) => [
+        frontName[front],
+        ...[1, 3, 6].flatMap((n) => [true, false].map((hook) => `$${formatNumber(at(front, n, hook).totalUsdPerMillionTasks)}`)),
+        `$${formatNumber(c.perExtraCallbackUsdPerMillionTasks[front])}`,
+      ]),
+    ),
+    `   status changes per task: ${[1, 3, 6].map((n) => `${n} callbacks: ${at('rest-api', n, true).statusChanges}`).join(', ')}; hook: the notifier's invocations (${c.assumptions.changesPerNotifierInvocation} change each), client reads and attempt records`,
+    '',
+    `   3 callbacks and a notify_hook, line by line: before (REST API) $${c.before.totalUsdPerMillionTasks}, after (function URL) $${c.after.totalUsdPerMillionTasks}`,
+    table(
+      ['item', 'per task before', 'USD / 1M before', 'per task after', 'USD / 1M after'],
+      c.after.lines.map((line) => {
+        const before = c.before.lines.find((b) => b.item.replace(/\(.*\)/, '') === line.item.replace(/\(.*\)/, '')) ;
+        return [line.item, before?.quantityPerTask ?? '', before?.usdPerMillionTasks ?? '', line.quantityPerTask, line.usdPerMillionTasks];
+      }),
+    ),
+    `   +$${c.perUpstreamSecondUsdPerMillionTasks} per million for each second the upstream takes to accept a submission`,
     `   fixed per month: ${c.fixedMonthly.map((f) => `${f.item} $${f.usd}`).join('; ')}`,
     ...c.notes.map((note) => `   - ${note}`),
   ];
@@ -110,7 +151,10 @@ export function renderReport(results: BenchResults): string {
   const m = results.meta;
   const s = results.secretsManager;
   const sections: string[][] = [
-    [`luma-gateway bench  ${m.date}  commit ${m.gitCommit}${m.gitDirty ? ' (working tree dirty)' : ''}  node ${m.node}  ${m.cpus}x ${m.cpuModel}${m.quick ? '  QUICK' : ''}`],
+    [
+      `luma-gateway bench  ${m.date}  commit ${m.gitCommit}${m.gitDirty ? ' (working tree dirty)' : ''}  ${m.cpus}x ${m.cpuModel}${m.quick ? '  QUICK' : ''}`,
+      `runtimes: ${m.runtimes.map((r) => `${r.label} ${r.version}${r.lambda ? " (Lambda's major)" : ''}`).join(', ')}; load average at start ${m.loadAverage.start.join(' ')}, at end ${m.loadAverage.end.join(' ')}`,
+    ],
     bundlesAndColdStarts(results),
     results.warm ? warmLatency(results.warm) : [],
     results.http ? overHttp(results.http) : [],

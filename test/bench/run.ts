@@ -15,37 +15,26 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { PROJECT_ROOT } from '../../lib/gateway-function';
 import { localDynamoClient } from '../../lib/local/dynamodb-local';
 import { startLocalStack } from '../../lib/local/local-stack';
 import { startHookServer } from '../support/hook-server';
-import { buildBundle, DEFAULT_NODE_OPTIONS, FUNCTION_NAMES, synthAssets, type BuiltBundle, type SynthesizedFunction } from './bundles';
+import { buildBundle, buildExport, DEFAULT_NODE_OPTIONS, FLOOR_OF, FUNCTION_NAMES, synthAssets, type BuiltBundle, type SynthesizedFunction } from './bundles';
 import { benchConfig, type Phase } from './config';
 import { captureStdout, type BenchContext } from './context';
 import { costPerMillion, type CostResult } from './cost';
-import { coldPhase, type ColdResult } from './phase-cold';
+import { coldPhase, type ColdResult, type TransportResult } from './phase-cold';
 import { httpPhase, type HttpResult } from './phase-http';
 import { notifyPhase, type NotifyResult } from './phase-notify';
 import { unitsPhase, type UnitsResult } from './phase-units';
 import { warmPhase, type WarmResult } from './phase-warm';
 import { worstCasePhase, type WorstCaseResult } from './phase-worst';
 import { renderReport } from './report';
+import { lambdaRuntime, nodeRuntimes, type NodeRuntime } from './runtimes';
 import { distribution, log, round } from './stats';
-
-/** The bare handler standing for each function (test/bench/baseline). */
-const BASELINE_OF: Record<string, string> = {
-  authorizer: 'authorizer',
-  extend: 'submit',
-  create: 'submit',
-  'get-task': 'get-task',
-  'list-deliveries': 'list-deliveries',
-  callback: 'callback',
-  notifier: 'notifier',
-  reconciler: 'reconciler',
-};
 
 export interface BundleFigure {
   readonly functionName: string;
@@ -55,7 +44,8 @@ export interface BundleFigure {
   readonly synthesizedBytes?: number;
   /** The esbuild build with FUNCTION_BUNDLING gives the synthesized asset's bytes exactly. */
   readonly equalsSynth?: boolean;
-  readonly baselineBytes: number;
+  /** Its floor's (floor.ts). */
+  readonly floorBytes: number;
   readonly largestParts: readonly { readonly source: string; readonly bytes: number }[];
 }
 
@@ -65,7 +55,11 @@ export interface BenchResults {
     readonly gitCommit: string;
     readonly gitDirty: boolean;
     readonly node: string;
+    /** The runtimes measured (the local node and Lambda's major). */
+    readonly runtimes: readonly Omit<NodeRuntime, 'execPath'>[];
     readonly lambdaRuntime: string;
+    /** `uptime` at the start and the end: the machine is shared. */
+    readonly loadAverage: { readonly start: number[]; readonly end: number[] };
     readonly platform: string;
     readonly cpus: number;
     readonly cpuModel: string;
@@ -78,6 +72,8 @@ export interface BenchResults {
   };
   readonly bundles: BundleFigure[];
   readonly coldStart?: ColdResult[];
+  /** The upstream POST's first call: the real client (node:http/node:https) against fetch. */
+  readonly upstreamTransport?: TransportResult[];
   readonly warm?: WarmResult[];
   readonly http?: HttpResult;
   readonly notifications?: NotifyResult;
@@ -104,16 +100,21 @@ async function bundlesPhase(workDir: string) {
     log('cdk synth (the deployed bundles)...');
     synthesized = synthAssets(join(workDir, 'cdk.out'));
   }
-  log('esbuild with the stack options (real functions and bare baselines)...');
+  log('esbuild with the stack options (real functions, their floors, the upstream POST on both transports)...');
   const built = new Map<string, BuiltBundle>();
   for (const name of FUNCTION_NAMES) built.set(name, await buildBundle(name, join(workDir, 'esbuild', name)));
-  const baseline = new Map<string, BuiltBundle>();
-  const byEntry = new Map<string, BuiltBundle>();
+  const floor = new Map<string, BuiltBundle>();
+  const byExport = new Map<string, BuiltBundle>();
   for (const name of FUNCTION_NAMES) {
-    const entry = BASELINE_OF[name];
-    if (!byEntry.has(entry)) byEntry.set(entry, await buildBundle(`bare-${entry}`, join(workDir, 'baseline', entry), join(__dirname, 'baseline', `${entry}.ts`)));
-    baseline.set(name, byEntry.get(entry)!);
+    const exported = FLOOR_OF[name];
+    if (!byExport.has(exported)) byExport.set(exported, await buildExport(`floor-${exported}`, join(workDir, 'floor', exported), join(__dirname, 'floor.ts'), exported));
+    floor.set(name, byExport.get(exported)!);
   }
+  const transportModule = join(__dirname, 'transport.ts');
+  const transport = {
+    nodeHttp: await buildExport('upstream-node-http', join(workDir, 'transport', 'node-http'), transportModule, 'nodeHttp'),
+    fetch: await buildExport('upstream-fetch', join(workDir, 'transport', 'fetch'), transportModule, 'globalFetch'),
+  };
   const real = new Map<string, BuiltBundle>();
   const figures: BundleFigure[] = FUNCTION_NAMES.map((name) => {
     const ours = built.get(name)!;
@@ -126,15 +127,15 @@ async function bundlesPhase(workDir: string) {
       gzipBytes: (synth ?? ours).gzipBytes,
       mapBytes: (synth ?? ours).mapBytes,
       ...(synth && { synthesizedBytes: synth.bytes, equalsSynth: synth.sha256 === ours.sha256 }),
-      baselineBytes: baseline.get(name)!.bytes,
+      floorBytes: floor.get(name)!.bytes,
       largestParts: ours.composition.slice(0, 8),
     };
   });
   const nodeOptions = (name: string) => synthesized?.get(name)?.nodeOptions ?? DEFAULT_NODE_OPTIONS;
   for (const figure of figures) {
-    log(`bundle ${figure.functionName}: ${figure.bytes} bytes${figure.equalsSynth === undefined ? '' : figure.equalsSynth ? ' (esbuild = synthesized asset)' : ' (esbuild DIFFERS from the synthesized asset)'}, bare ${figure.baselineBytes}`);
+    log(`bundle ${figure.functionName}: ${figure.bytes} bytes${figure.equalsSynth === undefined ? '' : figure.equalsSynth ? ' (esbuild = synthesized asset)' : ' (esbuild DIFFERS from the synthesized asset)'}, floor ${figure.floorBytes}`);
   }
-  return { figures, real, baseline, nodeOptions };
+  return { figures, real, floor, transport, nodeOptions };
 }
 
 async function main(): Promise<void> {
@@ -144,7 +145,11 @@ async function main(): Promise<void> {
   const problems: string[] = [];
   const stackErrors: string[] = [];
   const accessLogBytes: number[] = [];
-  log(`luma-gateway bench${config.quick ? ' (quick)' : ''}; scratch ${workDir}`);
+  const loadAtStart = loadavg().map((value) => round(value, 2));
+  log(`luma-gateway bench${config.quick ? ' (quick)' : ''}; scratch ${workDir}; load average ${loadAtStart.join(' ')} on ${cpus().length} cores`);
+  const runtimes = nodeRuntimes();
+  const lambda = lambdaRuntime(runtimes);
+  log(`runtimes: ${runtimes.map((r) => `${r.label} ${r.version}${r.lambda ? ' (Lambda\'s major)' : ''}`).join(', ')}`);
 
   const bundles = await bundlesPhase(workDir);
   for (const figure of bundles.figures) if (figure.equalsSynth === false) problems.push(`functions/${figure.functionName}: the esbuild bundle differs from the synthesized asset`);
@@ -184,13 +189,16 @@ async function main(): Promise<void> {
   try {
     const run = (phase: Phase) => config.phases.includes(phase);
     let cold: ColdResult[] | undefined;
+    let upstreamTransport: TransportResult[] | undefined;
     let warm: WarmResult[] | undefined;
     let http: HttpResult | undefined;
     let notifications: NotifyResult | undefined;
     let units: UnitsResult | undefined;
     if (run('cold')) {
-      log(`cold starts: ${config.coldRuns} runs per function and per baseline...`);
-      cold = await coldPhase(ctx, bundles, FUNCTION_NAMES, [{ name: 'extend (no source maps)', functionName: 'extend', nodeOptions: '' }]);
+      log(`cold starts: ${config.coldRuns} runs per function, floor and runtime...`);
+      const coldRuns = await coldPhase(ctx, bundles, runtimes, FUNCTION_NAMES, [{ name: 'extend (no source maps)', functionName: 'extend', nodeOptions: '' }]);
+      cold = coldRuns.functions;
+      upstreamTransport = coldRuns.transport;
     }
     if (run('notify')) {
       log('notifications...');
@@ -204,7 +212,7 @@ async function main(): Promise<void> {
     // local stream poller (pages of 10) a while to read through.
     if (run('warm')) {
       log(`warm latency: ${config.warmN} extends and callbacks each, ${config.warmOtherN} of the others...`);
-      warm = await warmPhase(ctx);
+      warm = await warmPhase(ctx, bundles, runtimes);
     }
     if (run('http')) {
       log(`HTTP: ${config.httpExtends} extends, then their callbacks, at concurrency ${config.concurrency}...`);
@@ -216,17 +224,20 @@ async function main(): Promise<void> {
       worstCase = await worstCasePhase(ctx);
       if (worstCase.measured.ms >= worstCase.timeoutMs || worstCase.boundMs >= worstCase.timeoutMs) problems.push(`the extend path's worst case does not fit its ${worstCase.timeoutMs} ms timeout`);
     }
-    const cost = cold && warm && units ? costPerMillion({ warm, cold, units, coldStartShare: config.coldStartShare }) : undefined;
+    // Lambda runs Node 24: the cost takes that runtime's figures.
+    const ofLambda = <T extends { runtime: string }>(rows: readonly T[]) => rows.filter((row) => row.runtime === lambda.label);
+    const cost = cold && warm && units ? costPerMillion({ warm: ofLambda(warm), cold: ofLambda(cold), units, coldStartShare: config.coldStartShare, runtime: `${lambda.label} ${lambda.version}` }) : undefined;
 
-    for (const c of cold ?? []) if (c.real.failures + c.baseline.failures > 0) problems.push(`cold start of ${c.functionName}: ${c.real.failures} real and ${c.baseline.failures} bare runs failed (${c.real.firstError ?? c.baseline.firstError})`);
-    for (const w of warm ?? []) if (w.real.errors + w.baseline.errors > 0) problems.push(`warm ${w.functionName}: ${w.real.errors} real and ${w.baseline.errors} bare invocations failed`);
+    for (const c of cold ?? []) if (c.real.failures + c.floor.failures > 0) problems.push(`cold start of ${c.functionName} on ${c.runtime}: ${c.real.failures} real and ${c.floor.failures} floor runs failed (${c.real.firstError ?? c.floor.firstError})`);
+    for (const t of upstreamTransport ?? []) if (t.nodeHttp.failures + t.fetch.failures > 0) problems.push(`upstream POST on ${t.runtime}: ${t.nodeHttp.failures} node:http and ${t.fetch.failures} fetch runs failed (${t.nodeHttp.firstError ?? t.fetch.firstError})`);
+    for (const w of warm ?? []) if (w.real.errors + w.floor.errors > 0) problems.push(`warm ${w.functionName} on ${w.runtime}: ${w.real.errors} real and ${w.floor.errors} floor invocations failed`);
     if (http && (http.extends.errors > 0 || http.extends.verified.problems.length > 0)) problems.push(`HTTP extends: ${http.extends.errors} errors; ${http.extends.verified.problems.join('; ')}`);
     if (http && (http.callbacks.errors > 0 || http.callbacks.verified.lost > 0 || http.callbacks.verified.regressions > 0)) problems.push(`HTTP callbacks: ${http.callbacks.errors} errors, ${http.callbacks.verified.lost} lost, ${http.callbacks.verified.regressions} regressions; ${http.callbacks.verified.problems.join('; ')}`);
     for (const notifyRun of notifications ? [notifications.paced, notifications.burst] : []) if (notifyRun.lost + notifyRun.badSignatures > 0) problems.push(`notifications: ${notifyRun.lost} lost, ${notifyRun.badSignatures} bad signatures`);
     problems.push(...(units?.problems ?? []));
 
-    const extendWarm = warm?.find((w) => w.functionName === 'extend');
-    const extendCold = cold?.find((c) => c.functionName === 'extend');
+    const extendWarm = warm?.find((w) => w.functionName === 'extend' && w.runtime === lambda.label);
+    const extendCold = cold?.find((c) => c.functionName === 'extend' && c.runtime === lambda.label);
     const outDir = resolve(PROJECT_ROOT, config.outDir);
     mkdirSync(outDir, { recursive: true });
     const stamp = new Date(started).toISOString().replace(/[:.]/g, '-');
@@ -236,7 +247,9 @@ async function main(): Promise<void> {
         gitCommit: git(['rev-parse', '--short', 'HEAD']),
         gitDirty: git(['status', '--porcelain']) !== '',
         node: process.version,
-        lambdaRuntime: 'nodejs24.x arm64 (measured here on the node above)',
+        runtimes: runtimes.map(({ execPath: _, ...runtime }) => runtime),
+        lambdaRuntime: `nodejs24.x arm64 (its figures: ${lambda.label} ${lambda.version} here, on ${process.arch})`,
+        loadAverage: { start: loadAtStart, end: [] },
         platform: `${process.platform} ${process.arch}`,
         cpus: cpus().length,
         cpuModel: cpus()[0]?.model ?? 'unknown',
@@ -249,6 +262,7 @@ async function main(): Promise<void> {
       },
       bundles: bundles.figures,
       coldStart: cold,
+      upstreamTransport,
       warm,
       http,
       notifications,
@@ -264,6 +278,7 @@ async function main(): Promise<void> {
       stackErrors,
     };
     (results.meta as { nodeBootMs: number }).nodeBootMs = round(distribution((cold ?? []).map((c) => c.real.processWallMs.p50 - c.real.initPlusFirstMs.p50)).p50, 1);
+    (results.meta.loadAverage as { end: number[] }).end = loadavg().map((value) => round(value, 2));
     (results.meta as { durationSeconds: number }).durationSeconds = (Date.now() - started) / 1000;
     const json = JSON.stringify(results, null, 2);
     writeFileSync(join(outDir, 'latest.json'), json);

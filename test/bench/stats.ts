@@ -62,3 +62,54 @@ export function seededShuffle<T>(items: readonly T[], seed: number): T[] {
 export function log(message: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
 }
+
+/** A 95% interval. */
+export interface Interval {
+  readonly lo: number;
+  readonly hi: number;
+}
+
+function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const median = (values: readonly number[]) => percentile([...values].sort((a, b) => a - b), 50);
+
+function resampledMedians(values: readonly number[], resamples: number, random: () => number): number[] {
+  const out: number[] = [];
+  const sample = new Array<number>(values.length);
+  for (let r = 0; r < resamples; r += 1) {
+    for (let i = 0; i < values.length; i += 1) sample[i] = values[Math.floor(random() * values.length)];
+    out.push(median(sample));
+  }
+  return out;
+}
+
+function interval(estimates: number[]): Interval {
+  const sorted = estimates.filter(Number.isFinite).sort((a, b) => a - b);
+  return { lo: percentile(sorted, 2.5), hi: percentile(sorted, 97.5) };
+}
+
+/** 95% percentile-bootstrap interval of the median (seeded: a run repeats). */
+export function medianInterval(values: readonly number[], resamples = 2000, seed = 1): Interval {
+  if (values.length < 2) return { lo: NaN, hi: NaN };
+  return interval(resampledMedians(values, resamples, seededRandom(seed)));
+}
+
+/** 95% bootstrap interval of median(a) / median(b), the two samples resampled independently. */
+export function medianRatioInterval(a: readonly number[], b: readonly number[], resamples = 2000, seed = 1): Interval {
+  if (a.length < 2 || b.length < 2) return { lo: NaN, hi: NaN };
+  const random = seededRandom(seed);
+  const top = resampledMedians(a, resamples, random);
+  const bottom = resampledMedians(b, resamples, random);
+  return interval(top.map((value, i) => value / bottom[i]));
+}
+
+export const roundInterval = (value: Interval, digits = 2): Interval => ({ lo: round(value.lo, digits), hi: round(value.hi, digits) });
