@@ -16,7 +16,7 @@ import { taskViewSchema } from './domain/views';
 import { acceptedEnvelopeSchema, errorEnvelopeSchema, successEnvelopeSchema } from './http/envelope-schema';
 import { CLIENT_ROUTE_ERRORS, errorCatalog, errorsOfStatus, EVERY_ROUTE_ERRORS } from './http/error-catalog';
 import { SchemaComponents, type JsonSchema } from './openapi-schema';
-import { routes as allRoutes, MAX_BODY_BYTES, type RouteContract, type RouteDefinition } from './routes';
+import { frontOf, routes as allRoutes, MAX_BODY_BYTES, type RouteContract, type RouteDefinition } from './routes';
 
 export const OPENAPI_DOCUMENT_PATH = 'docs/openapi.json';
 /** Where the local stack serves the document. */
@@ -164,6 +164,17 @@ export function openApiDocument(routes: readonly RouteDefinition[] = allRoutes) 
     const method = route.method.toLowerCase();
     if (item[method] !== undefined) throw new Error(`route ${route.method} ${route.path} is in the route table twice`);
     item[method] = operation(route, components, usedErrors);
+    // Deployed, a function-url route is on its function's own host, not on the API's stage.
+    if (frontOf(route) === 'function-url') {
+      item.servers = [
+        {
+          url: 'https://{urlId}.lambda-url.{region}.on.aws',
+          description: "The callback function's URL (the stack's CallbackBaseUrl output).",
+          variables: { urlId: { default: 'url-id' }, region: { default: 'us-east-1' } },
+        },
+        { url: 'http://127.0.0.1:3000', description: 'The local stack (npm start).' },
+      ];
+    }
   }
   const webhooks = { taskChanged: taskChangedWebhook(components) };
   const responses = Object.fromEntries([...usedErrors].sort((a, b) => a - b).map((status) => [responseName(status), errorResponse(status, components)]));

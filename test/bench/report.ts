@@ -59,12 +59,12 @@ function bundlesAndColdStarts(results: BenchResults): string[] {
       '',
       '   The upstream POST alone, fresh process: the real client (node:http/node:https, keep-alive agent) vs the global fetch, same submission and parser',
       table(
-        ['node', 'node:http import/first p50', 'first p90', 'fetch import/first p50', 'first p90', 'fetch/node:http first p50 (95%)', 'fail'],
+        ['node', 'node:http import/first/total p50', 'first p90', 'fetch import/first/total p50', 'first p90', 'fetch/node:http first p50 (95%)', 'fail'],
         results.upstreamTransport.map((t) => [
           `${t.runtime} ${t.nodeVersion}`,
-          `${formatNumber(t.nodeHttp.importMs.p50)} / ${formatNumber(t.nodeHttp.firstInvocationMs.p50)}`,
+          ms3(t.nodeHttp),
           t.nodeHttp.firstInvocationMs.p90,
-          `${formatNumber(t.fetch.importMs.p50)} / ${formatNumber(t.fetch.firstInvocationMs.p50)}`,
+          ms3(t.fetch),
           t.fetch.firstInvocationMs.p90,
           `${formatNumber(t.firstCallRatio)} (${within(t.firstCallRatioInterval)})`,
           t.nodeHttp.failures + t.fetch.failures,

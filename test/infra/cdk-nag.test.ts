@@ -38,6 +38,9 @@ const variants = {
       alarmTopicArn: 'arn:aws:sns:eu-west-1:123456789012:pager',
     },
   }),
+  'prod (callbacks on the function URL only, its concurrency reserved)': synthStack({
+    context: { stage: 'prod', upstreamBaseUrl: 'https://api.upstream.example', callbackRestRoute: false, callbackReservedConcurrency: 5 },
+  }),
 };
 const accountStack = variants['dev (defaults)'].account!;
 

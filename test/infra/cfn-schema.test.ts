@@ -38,6 +38,12 @@ const stages: Record<string, SynthOptions['context']> = {
     apiGatewayCloudWatchRole: false,
     reconcilerReservedConcurrency: 1,
   },
+  'prod (callbacks on the function URL only, its concurrency reserved)': {
+    stage: 'prod',
+    upstreamBaseUrl: 'https://api.upstream.example',
+    callbackRestRoute: false,
+    callbackReservedConcurrency: 5,
+  },
 };
 
 (ready ? describe : describe.skip).each(Object.entries(stages))('%s', (name, context) => {
