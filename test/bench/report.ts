@@ -20,6 +20,8 @@ const kb = (bytes: number) => `${round(bytes / 1024, 1)} KB`;
 
 const ms3 = (side: { importMs: { p50: number }; firstInvocationMs: { p50: number }; initPlusFirstMs: { p50: number } }) =>
   `${formatNumber(side.importMs.p50)} / ${formatNumber(side.firstInvocationMs.p50)} / ${formatNumber(side.initPlusFirstMs.p50)}`;
+type Quantiles = { p50: number; p90: number };
+const q = (d: Quantiles) => `${formatNumber(d.p50)} / ${formatNumber(d.p90)}`;
 const within = (interval: { lo: number; hi: number }) => `${formatNumber(interval.lo)}-${formatNumber(interval.hi)}`;
 
 function bundlesAndColdStarts(results: BenchResults): string[] {
@@ -33,14 +35,16 @@ function bundlesAndColdStarts(results: BenchResults): string[] {
   out.push(
     '',
     table(
-      ['function', 'node', 'real import/first/total p50', 'total p90', 'floor import/first/total p50', 'floor p90', 'x import', 'x first', 'x total p50 (95%)', 'x p90', 'fail'],
+      ['function', 'node', 'import p50/p90', 'first p50/p90', 'total p50/p90', 'floor import', 'floor first', 'floor total', 'x import', 'x first', 'x total p50 (95%)', 'x p90', 'fail'],
       results.coldStart.map((c) => [
         c.functionName,
         c.runtime,
-        ms3(c.real),
-        c.real.initPlusFirstMs.p90,
-        ms3(c.floor),
-        c.floor.initPlusFirstMs.p90,
+        q(c.real.importMs),
+        q(c.real.firstInvocationMs),
+        q(c.real.initPlusFirstMs),
+        q(c.floor.importMs),
+        q(c.floor.firstInvocationMs),
+        q(c.floor.initPlusFirstMs),
         c.ratio.importP50,
         c.ratio.firstP50,
         `${formatNumber(c.ratio.totalP50)} (${within(c.ratio.totalP50Interval)})`,
