@@ -110,3 +110,19 @@ test('a forged or malformed callback over HTTP changes nothing', async () => {
   const after = (await doc.send(new GetCommand({ TableName: stack.tableNames.tasks, Key: { task_id: taskId } }))).Item;
   expect(after).toEqual(before);
 });
+
+test('a genuine callback without a JSON content type applies (its function URL hands the body on base64-encoded)', async () => {
+  sim.setFaults({ callbacks: { dropRate: 1 } });
+  const taskId = (await extend(PARENT)).body.data.task_id;
+  const token = (sim.requests.at(-1)?.body as { notify_hook: string }).notify_hook.split('/').pop();
+  const { Item } = await doc.send(new GetCommand({ TableName: stack.tableNames.tasks, Key: { task_id: taskId } }));
+  const response = await fetch(`${stack.url}/luma/callbacks/${token}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/octet-stream' },
+    body: JSON.stringify({ id: Item!.upstream_id, state: 'dreaming' }),
+  });
+  expect(response.status).toBe(200);
+  expect(((await response.json()) as { data: { applied: boolean } }).data.applied).toBe(true);
+  const after = (await doc.send(new GetCommand({ TableName: stack.tableNames.tasks, Key: { task_id: taskId } }))).Item;
+  expect(after!.task_status).toBe('processing');
+});

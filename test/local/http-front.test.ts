@@ -373,3 +373,44 @@ describe('the access log', () => {
     for (const secret of ['secret-callback-token', 'good-key', 'xyz', 'secret-path-part']) expect(text).not.toContain(secret);
   });
 });
+
+describe('a route on a function URL in AWS (issue 13)', () => {
+  const urlRoutes: RouteDefinition[] = [{ functionName: 'hook', method: 'POST', path: '/luma/callbacks/{token}', auth: 'none', jsonBody: true, summary: '', front: 'function-url' }];
+
+  test('gets the payload 2.0 event a function URL sends: raw path, lower-case headers, text body, no authorizer', async () => {
+    const urlFront = await start({ routes: urlRoutes });
+    const response = await fetch(`${urlFront.url}/luma/callbacks/abcd.token?x=1&x=2`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Custom': 'v' }, body: '{"id":"g"}' });
+    expect(response.status).toBe(200);
+    const event = seen[0].event as unknown as Record<string, any>;
+    expect(event).toMatchObject({
+      version: '2.0',
+      routeKey: '$default',
+      rawPath: '/luma/callbacks/abcd.token',
+      rawQueryString: 'x=1&x=2',
+      queryStringParameters: { x: '1,2' },
+      body: '{"id":"g"}',
+      isBase64Encoded: false,
+      requestContext: { http: { method: 'POST', path: '/luma/callbacks/abcd.token', sourceIp: '127.0.0.1' }, stage: '$default' },
+    });
+    expect(event.headers).toMatchObject({ 'content-type': 'application/json', 'x-custom': 'v', 'x-forwarded-for': '127.0.0.1' });
+    expect(event.pathParameters).toBeUndefined();
+    expect(authorizerEvents).toEqual([]);
+    expect(log.map((e) => [e.httpMethod, e.resourcePath, e.status])).toEqual([['POST', '/luma/callbacks/{token}', 200]]);
+  });
+
+  test('sends a body without a text content type base64-encoded, as a function URL does', async () => {
+    const urlFront = await start({ routes: urlRoutes });
+    await fetch(`${urlFront.url}/luma/callbacks/abcd.token`, { method: 'POST', headers: { 'Content-Type': 'application/octet-stream' }, body: '{"id":"g"}' });
+    const event = seen[0].event as unknown as Record<string, any>;
+    expect(event.isBase64Encoded).toBe(true);
+    expect(Buffer.from(event.body, 'base64').toString('utf8')).toBe('{"id":"g"}');
+  });
+
+  test("answers 413 for an event over the function URL's 6 MB", async () => {
+    const urlFront = await start({ routes: urlRoutes, lambdaPayloadLimitBytes: 2048 });
+    const response = await fetch(`${urlFront.url}/luma/callbacks/abcd.token`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ pad: 'x'.repeat(4096) }) });
+    expect(response.status).toBe(413);
+    expect(await response.json()).toEqual(envelopeOf('REQUEST_TOO_LARGE'));
+    expect(seen).toEqual([]);
+  });
+});
