@@ -61,7 +61,7 @@ export async function resolveTarget(options: TargetOptions): Promise<GatewayTarg
   if (state === undefined) {
     throw new TargetError(`no local stack is running (start one with npm start), and no --stack NAME was given for a deployed one`);
   }
-  return target(`the local stack (DynamoDB ${state.dynamoEndpoint})`, localDynamoClient(state.dynamoEndpoint), state.tables, (role) => `the local stack has no ${role} table`);
+  return target(`the local stack (DynamoDB ${state.dynamoEndpoint})`, localDynamoClient(state.dynamoEndpoint, state.region), state.tables, (role) => `the local stack has no ${role} table`);
 }
 
 async function deployedStack(stackName: string, region: string | undefined): Promise<GatewayTarget> {
