@@ -1,115 +1,100 @@
 /**
- * `npm run client -- create NAME [--table TABLE] [--endpoint URL] [--region REGION]`
+ * `npm run client -- <command> [arguments] [--stack NAME [--region R]]`
  *
- * Registers a client of the gateway: prints its id, API key and webhook
- * signing secret ONCE (only the key's hash is stored).
- *   table:    --table, else CLIENTS_TABLE, else the local stack's table (local_Clients) when the endpoint is local
- *   endpoint: --endpoint, else DYNAMODB_ENDPOINT; without one, DynamoDB of your AWS credentials and region
- *             (the deployed stack: --table is its ClientsTableName output)
+ * Administers the gateway's clients (lib/client-cli/commands.ts has the
+ * commands). The target: a deployed stack by its name (its CloudFormation
+ * outputs name the tables; your AWS credentials), or, with no flag, the
+ * local stack `npm start` is running (lib/client-cli/target.ts).
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { createClientStore } from '../functions/adapters/dynamodb/client-store';
-import { localDynamoClient, tableNames } from '../lib/local/dynamodb-local';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { COMMANDS } from '../lib/client-cli/commands';
+import { describeAwsFailure, resolveTarget, TargetError, UsageError } from '../lib/client-cli/target';
 import { localDefault } from '../lib/local/local-stack';
+import { stateFilePath } from '../lib/local/state-file';
+import { parseSetting } from '../functions/settings';
 
-const DEFAULT_TABLE_PREFIX = localDefault('tablePrefix')!;
+const GLOBAL_OPTIONS = {
+  stack: { type: 'string', value: 'NAME', description: 'a deployed stack, by name (LumaGateway-<stage>); without it, the running local stack' },
+  region: { type: 'string', value: 'R', description: "the deployed stack's region (default: AWS_REGION, your profile's)" },
+  help: { type: 'boolean', description: 'this text' },
+} as const;
 
-const USAGE = `usage: npm run client -- create NAME [--table TABLE] [--endpoint URL] [--region REGION]
+const optionLine = (option: string, spec: { type: string; value?: string; description: string }) =>
+  `--${option}${spec.type === 'string' ? ` ${spec.value ?? 'VALUE'}` : ''}`.padEnd(16) + spec.description;
 
-  Creates a client and prints its id, API key and webhook secret (shown once).
-  --table     clients table (default: CLIENTS_TABLE, or ${tableNames(DEFAULT_TABLE_PREFIX).clients} with a local endpoint)
-  --endpoint  DynamoDB endpoint (default: DYNAMODB_ENDPOINT; none = AWS, with your credentials)
-  --region    AWS region (default: AWS_REGION)
-
-  Local stack:    npm run client -- create my-app --endpoint http://127.0.0.1:8000
-  Deployed stack: npm run client -- create my-app --table <ClientsTableName output>`;
-
-function usage(problem?: string): never {
-  if (problem) console.error(`${problem}\n`);
-  console.error(USAGE);
-  process.exit(2);
+function usage(): string {
+  const commands = Object.entries(COMMANDS).map(([name, command]) => {
+    const options = Object.entries(command.options ?? {}).map(([option, spec]) => `\n      ${optionLine(option, spec)}`);
+    return `  ${[name, ...command.args].join(' ')}\n      ${command.summary}${options.join('')}`;
+  });
+  const options = Object.entries(GLOBAL_OPTIONS).map(([option, spec]) => `  ${optionLine(option, spec)}`);
+  return [
+    'usage: npm run client -- <command> [arguments] [--stack NAME [--region R]]',
+    '',
+    'commands:',
+    ...commands,
+    '',
+    'options:',
+    ...options,
+    '',
+    'Local stack (npm start running):  npm run client -- create my-app',
+    'Deployed stack:                   npm run client -- create my-app --stack LumaGateway-prod --region eu-west-1',
+  ].join('\n');
 }
 
-function parse(argv: string[]) {
-  const [command, ...rest] = argv;
-  if (command === '--help' || command === '-h' || command === 'help') {
-    console.log(USAGE);
-    process.exit(0);
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    (name === undefined ? console.error : console.log)(usage());
+    return name === undefined ? 2 : 0;
   }
-  if (command !== 'create') usage(command === undefined ? 'missing command' : `unknown command: ${command}`);
-  const flags: { table?: string; endpoint?: string; region?: string } = {};
-  const positional: string[] = [];
-  for (let i = 0; i < rest.length; i += 1) {
-    const arg = rest[i];
-    const flag = /^--(table|endpoint|region)(?:=(.*))?$/.exec(arg);
-    if (flag) {
-      const value = flag[2] ?? rest[++i];
-      if (value === undefined || value === '' || value.startsWith('--')) usage(`--${flag[1]} needs a value`);
-      flags[flag[1] as keyof typeof flags] = value;
-    } else if (arg.startsWith('-')) {
-      usage(`unknown option: ${arg}`);
-    } else {
-      positional.push(arg);
-    }
-  }
-  if (positional.length !== 1) usage(positional.length === 0 ? 'missing NAME' : `one NAME only, got: ${positional.join(' ')}`);
-  const name = positional[0].trim();
-  if (!/^[\w .@-]{1,100}$/.test(name)) usage('NAME: 1 to 100 letters, digits, spaces or . _ @ -');
-  return { name, ...flags };
-}
+  const command = COMMANDS[name];
+  if (command === undefined) throw new UsageError(`unknown command: ${name}`);
 
-const isLoopback = (endpoint: string) => {
+  let parsed: ReturnType<typeof parseArgs>;
   try {
-    return ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(endpoint).hostname);
-  } catch {
-    return false;
-  }
-};
-
-async function main(): Promise<void> {
-  const args = parse(process.argv.slice(2));
-  const endpoint = args.endpoint ?? (process.env.DYNAMODB_ENDPOINT || undefined);
-  if (endpoint !== undefined && !/^https?:\/\//.test(endpoint)) usage(`--endpoint must be an http(s) URL, got ${endpoint}`);
-  const local = endpoint !== undefined && isLoopback(endpoint);
-  const table = args.table ?? (process.env.CLIENTS_TABLE || undefined) ?? (local ? tableNames(DEFAULT_TABLE_PREFIX).clients : undefined);
-  if (table === undefined) usage('which clients table? pass --table (the deployed stack\'s ClientsTableName output) or set CLIENTS_TABLE');
-  if (args.region) process.env.AWS_REGION = args.region;
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-
-  const raw = local ? localDynamoClient(endpoint!) : new DynamoDBClient(endpoint ? { endpoint } : {});
-  try {
-    const clients = createClientStore({ client: DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } }), clientsTable: table });
-    const created = await clients.create(args.name);
-    console.log(
-      [
-        `Client "${created.name}" created in ${table}${endpoint ? ` at ${endpoint}` : ''}.`,
-        '',
-        `  client id       ${created.clientId}`,
-        `  API key         ${created.apiKey}`,
-        `  webhook secret  ${created.webhookSecret}`,
-        '',
-        'Store the API key and the webhook secret now: they are shown only this once (the key is stored as a hash).',
-        'Send the key as "Authorization: Bearer <key>"; verify notifications with the secret (Standard Webhooks).',
-      ].join('\n'),
-    );
+    const options = { ...GLOBAL_OPTIONS, ...command.options } as ParseArgsConfig['options'];
+    parsed = parseArgs({ args: rest, options, allowPositionals: true, strict: true });
   } catch (error) {
-    const cause = (error as { cause?: { name?: string; message?: string; code?: string } }).cause ?? (error as Error);
-    const name = cause?.name ?? '';
-    const code = (cause as { code?: string })?.code ?? (cause as { cause?: { code?: string } })?.cause?.code;
-    if (name === 'ResourceNotFoundException') {
-      console.error(`Table ${table} does not exist${endpoint ? ` at ${endpoint}` : ''}.${local ? ' Is the local stack running (npm start)?' : ''}`);
-    } else if (code === 'ECONNREFUSED' || /ECONNREFUSED/.test(String(cause?.message))) {
-      console.error(`Cannot reach DynamoDB at ${endpoint}.${local ? ' Is the local stack running (npm start)? It prints its DynamoDB endpoint.' : ''}`);
-    } else if (name === 'CredentialsProviderError') {
-      console.error('No AWS credentials found: configure them (aws configure / AWS_PROFILE), or pass --endpoint for a local DynamoDB.');
-    } else {
-      console.error(`Could not create the client: ${name ? `${name}: ` : ''}${cause?.message ?? String(error)}`);
-    }
-    process.exitCode = 1;
-  } finally {
-    raw.destroy();
+    throw new UsageError((error as Error).message);
   }
+  if (parsed.values.help) {
+    console.log(usage());
+    return 0;
+  }
+  if (parsed.positionals.length !== command.args.length) {
+    throw new UsageError(`${name} takes ${command.args.join(' ')}, got ${parsed.positionals.length === 0 ? 'nothing' : parsed.positionals.join(' ')}`);
+  }
+  for (const option of ['stack', 'region'] as const) {
+    if (parsed.values[option] === '') throw new UsageError(`--${option} needs a value`);
+  }
+
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const target = await resolveTarget({
+    stack: parsed.values.stack as string | undefined,
+    region: parsed.values.region as string | undefined,
+    stateFile: stateFilePath(parseSetting('stateFile', process.env.LOCAL_STATE_FILE, 'env', localDefault('stateFile'))!),
+  });
+  try {
+    await command.run({ args: parsed.positionals, options: parsed.values as Record<string, string | boolean | undefined>, target, print: (line) => console.log(line) });
+  } catch (error) {
+    if (error instanceof UsageError || error instanceof TargetError) throw error;
+    throw new TargetError(`${name} failed: ${describeAwsFailure(error, target.description)}`);
+  } finally {
+    target.close();
+  }
+  return 0;
 }
 
-void main();
+main(process.argv.slice(2)).then(
+  (code) => (process.exitCode = code),
+  (error: unknown) => {
+    if (error instanceof UsageError) {
+      console.error(`${error.message}\n\n${usage()}`);
+      process.exitCode = 2;
+    } else {
+      console.error(error instanceof TargetError ? error.message : `unexpected failure: ${(error as Error)?.message ?? String(error)}`);
+      process.exitCode = 1;
+    }
+  },
+);

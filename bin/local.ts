@@ -16,6 +16,8 @@
  *   UPSTREAM_TIMEOUT_MS, AUTHORIZER_CACHE_TTL_SECONDS, LOCAL_RECONCILE_EVERY_MS
  *   POWERTOOLS_LOG_LEVEL     handler log level (default WARN here)
  *   LOCAL_ACCESS_LOG=json    access log as JSON lines (default: one short line per request)
+ *   LOCAL_STATE_FILE         where the endpoints and table names are written for `npm run client` (default .local/stack.json)
+ *   AWS_XRAY_DAEMON_ADDRESS  an X-Ray daemon (host:port, UDP): the functions that trace send it their segments
  * Stopping: SIGINT (Ctrl-C), SIGTERM or SIGHUP, sent to npm, to this node
  * process or to the whole process group, stops everything: npm relays SIGINT
  * and SIGTERM to this process (`npm start` execs node, so no shell sits in
@@ -26,7 +28,9 @@
  * (lib/local/LoopbackDynamoDbLocal.java).
  */
 import type { ChildProcess } from 'node:child_process';
+import { relative } from 'node:path';
 import type { AccessLogEntry } from '../lib/local/http-front';
+import { removeStackState, stateFilePath, writeStackState } from '../lib/local/state-file';
 import type { LocalStack } from '../lib/local/local-stack';
 
 const launchedAt = Date.now() - Math.round(process.uptime() * 1000);
@@ -38,12 +42,15 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const children = new Set<ChildProcess>();
 let stack: LocalStack | undefined;
+/** The state file this process wrote (lib/local/state-file.ts), removed however it stops. */
+let stateFile: string | undefined;
 let stopping = false;
 let firstSignalAt = 0;
 
-// Whatever happens to this process, DynamoDB Local's java must not outlive it.
+// Whatever happens to this process, DynamoDB Local's java must not outlive it, nor its state file.
 process.on('exit', () => {
   for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  if (stateFile) removeStackState(stateFile);
 });
 
 async function shutdown(signal: string): Promise<void> {
@@ -109,6 +116,9 @@ async function main(): Promise<void> {
   const { PortInUseError } = await import('../lib/local/net');
   const { routes } = await import('../functions/routes');
   const { SEED_GENERATION_ID } = await import('../lib/local/upstream-simulator');
+  const { LOCAL_REGION } = await import('../lib/local/lambda-runtime');
+  const { localDefault } = await import('../lib/local/local-stack');
+  const { parseSetting } = await import('../functions/settings');
 
   try {
     stack = await startLocalStack({ accessLog: accessLogLine, onChildProcess: (child) => children.add(child) });
@@ -123,6 +133,16 @@ async function main(): Promise<void> {
   if (stopping) return;
 
   const s = stack;
+  const statePath = stateFilePath(parseSetting('stateFile', process.env.LOCAL_STATE_FILE, 'env', localDefault('stateFile'))!);
+  writeStackState(statePath, {
+    pid: process.pid,
+    apiUrl: s.url,
+    region: LOCAL_REGION,
+    dynamoEndpoint: s.dynamoEndpoint,
+    tables: s.tableNames,
+    startedAt: new Date().toISOString(),
+  });
+  stateFile = statePath;
   const readyMs = Date.now() - startedAt;
   const sinceLaunchMs = Date.now() - launchedAt;
   const auth = shellQuote(`Authorization: Bearer ${s.clientKey}`);
@@ -155,7 +175,7 @@ async function main(): Promise<void> {
           `  TASK_ID=$(${post} | sed -E 's/.*"task_id":"([^"]+)".*/\\1/') && sleep 1 && curl -sS ${s.url}/luma/generations/$TASK_ID -H ${auth}`,
         ]
       : []),
-    `  # another client: DYNAMODB_ENDPOINT=${s.dynamoEndpoint} CLIENTS_TABLE=${s.tableNames.clients} npm run client -- create my-app`,
+    `  # another client (the CLI finds this stack through ${relative(process.cwd(), statePath) || statePath}): npm run client -- create my-app`,
     '',
     'Ctrl-C to stop. Requests:',
   ];

@@ -46,6 +46,8 @@ function setting<T, const S extends Omit<SettingSpec<T>, 'kind'>>(kind: SettingK
 
 const SUBMITTERS = ['extend', 'create'];
 const UPSTREAM_CALLERS = [...SUBMITTERS, 'reconciler'];
+/** Every Lambda of the stack (functions/background.ts's functionNames; a test holds them equal). */
+export const EVERY_FUNCTION = ['authorizer', 'extend', 'create', 'get-task', 'list-deliveries', 'callback', 'reconciler', 'notifier'];
 
 /** CloudWatch Logs' retention periods, in days. */
 export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
@@ -163,6 +165,9 @@ export const SETTINGS = {
 
   // --- the deployed stack --------------------------------------------------------------------------
   stage: setting(text({ pattern: /^[A-Za-z0-9_-]{1,64}$/, describe: 'letters, digits, - or _ (it names the API stage)' }), {
+    // The functions' metrics carry it as their `stage` dimension (lib/gateway-metrics.ts).
+    env: 'GATEWAY_STAGE',
+    readBy: EVERY_FUNCTION,
     context: true,
     default: 'dev',
     description: 'stack `LumaGateway-<stage>` and the API stage',
@@ -288,6 +293,16 @@ export const SETTINGS = {
     env: 'POWERTOOLS_LOG_LEVEL',
     local: { default: 'WARN' },
     description: "the handlers' log level",
+  }),
+  stateFile: setting(text(), {
+    env: 'LOCAL_STATE_FILE',
+    local: { default: '.local/stack.json' },
+    description: "where `npm start` writes its endpoints and table names for `npm run client` (no key, no secret), removed at stop",
+  }),
+  xrayDaemonAddress: setting(text({ pattern: /^[A-Za-z0-9.-]+:\d{1,5}$/, describe: 'host:port' }), {
+    env: 'AWS_XRAY_DAEMON_ADDRESS',
+    local: { defaultText: 'none: no tracing' },
+    description: 'an X-Ray daemon (UDP): the functions that trace send their segments there, as in Lambda',
   }),
 } as const satisfies Record<string, SettingSpec<any>>;
 

@@ -111,3 +111,8 @@ export function tableNameFrom(env: NodeJS.ProcessEnv, role: TableRole): string {
   if (name === undefined || name === '') throw new Error(`environment variable ${TABLES[role].env} is required (the ${role} table's name)`);
   return name;
 }
+
+/** The stack output that names a table (`ClientsTableName`): how tools outside the stack find it (the client CLI). */
+export function tableOutputName(role: TableRole): string {
+  return `${TABLES[role].id}TableName`;
+}

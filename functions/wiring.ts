@@ -16,6 +16,7 @@ import { documentClient } from '#adapters/dynamodb/document-client';
 import { createTaskStore } from '#adapters/dynamodb/task-store';
 import { deliverToHook } from '#adapters/hook-delivery';
 import { logger } from '#adapters/logger';
+import { metricSink } from '#adapters/metrics';
 import { createSecretCache } from '#adapters/secret-cache';
 import { createUpstreamClient } from '#adapters/upstream/http-client';
 import type { CallbackDeps } from '#domain/apply-callback';
@@ -71,6 +72,8 @@ export const upstream = /* @__PURE__ */ once(() =>
   createUpstreamClient({
     baseUrl: settings().upstreamBaseUrl,
     timeoutMs: settings().upstreamTimeoutMs,
+    log: logger,
+    metrics: metricSink,
     apiKey: createSecretCache({
       client: new SecretsManagerClient(AWS_CLIENT_CONFIG),
       secretId: settings().upstreamSecretId,
@@ -92,11 +95,12 @@ export const submitDeps = /* @__PURE__ */ once(
     inFlightWaitMs: 3000,
     now: nowSeconds,
     log: logger,
+    metrics: metricSink,
     afterStep: crashPoint,
   }),
 );
 
-export const callbackDeps = /* @__PURE__ */ once((): CallbackDeps => ({ tasks: taskStore(), now: nowSeconds, log: logger }));
+export const callbackDeps = /* @__PURE__ */ once((): CallbackDeps => ({ tasks: taskStore(), now: nowSeconds, log: logger, metrics: metricSink }));
 
 /** The reconciler's dependencies but its time budget, which comes from each invocation. */
 export const reconcileDeps = /* @__PURE__ */ once(
@@ -105,6 +109,7 @@ export const reconcileDeps = /* @__PURE__ */ once(
     upstream: upstream(),
     now: nowSeconds,
     log: logger,
+    metrics: metricSink,
     recheckAfterSeconds: settings().reconcileAfterSeconds,
     confirmDeadlineSeconds: settings().confirmDeadlineSeconds,
     maxTasksPerRun: settings().reconcileMaxTasks,
@@ -121,6 +126,7 @@ export const notifyDeps = /* @__PURE__ */ once(
     deliveries: deliveryStore(),
     policy: hookPolicy(),
     log: logger,
+    metrics: metricSink,
     nowMs: Date.now,
     retryDelaysMs: settings().notifyRetryDelaysMs,
     timeoutMs: settings().notifyTimeoutMs,

@@ -7,6 +7,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { API_GATEWAY_INTEGRATION_TIMEOUT_MS } from '../functions/time-budget';
+import { GATEWAY_SERVICE_NAME } from './gateway-metrics';
 
 /** Repository root: entries and the lock file are resolved from here, whatever the cwd. */
 export const PROJECT_ROOT = path.resolve(__dirname, '..');
@@ -128,7 +129,8 @@ export class GatewayFunction extends Construct {
       deadLetterQueue: this.deadLetterQueue,
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       environment: {
-        POWERTOOLS_SERVICE_NAME: 'luma-gateway',
+        // The logs' and traces' service, and the metrics' `service` dimension the alarms read.
+        POWERTOOLS_SERVICE_NAME: GATEWAY_SERVICE_NAME,
         LOG_LEVEL: props.logLevel ?? 'INFO',
         // Stack traces point at the TypeScript sources.
         NODE_OPTIONS: '--enable-source-maps',

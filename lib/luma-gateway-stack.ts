@@ -6,7 +6,7 @@ import { Construct } from 'constructs';
 import { AUTHORIZER_FUNCTION, backgroundFunctions, type ScheduleTrigger, type StreamTrigger } from '../functions/background';
 import { frontOf, routes as allRoutes, type RouteDefinition } from '../functions/routes';
 import { SETTINGS, settingsReadBy } from '../functions/settings';
-import { TABLES, tableRoles } from '../functions/tables';
+import { TABLES, tableOutputName, tableRoles } from '../functions/tables';
 import { AlarmTopic } from './alarm-topic';
 import { GatewayApi } from './api';
 import { settingsEnvironment, type GatewayConfig, type StackProvidedValues } from './config';
@@ -169,13 +169,12 @@ export class LumaGatewayStack extends Stack {
         description: "Base URL of the upstream's callbacks (the callback function's URL, auth NONE: the per-task token is the credential)",
       });
     }
-    new CfnOutput(this, 'TasksTableName', { value: this.tables.tasks.tableName });
+    // Every table's name (ClientsTableName, TasksTableName...): the client CLI finds them by the stack's name.
+    for (const role of tableRoles) new CfnOutput(this, tableOutputName(role), { value: this.tables[role].tableName });
     new CfnOutput(this, 'TasksTableStreamArn', {
       value: this.tables.tasks.table.tableStreamArn ?? '',
       description: 'Task change stream (NEW_AND_OLD_IMAGES): see docs/stream-contract.md',
     });
-    new CfnOutput(this, 'ClientsTableName', { value: this.tables.clients.tableName });
-    new CfnOutput(this, 'DeliveriesTableName', { value: this.tables.deliveries.tableName });
     new CfnOutput(this, 'NotifierDeadLetterQueueUrl', {
       value: this.notifierQueue().queueUrl,
       description: 'Stream coordinates of task notifications that could not be delivered',

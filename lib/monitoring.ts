@@ -23,6 +23,7 @@ export const RUNBOOKS = [
   'dynamodb-throttles',
   'tasks-failed-past-deadline',
   'tasks-failed-unconfirmed',
+  'tasks-stuck-open',
   'upstream-error-rate',
 ] as const;
 export type Runbook = (typeof RUNBOOKS)[number];
@@ -53,6 +54,8 @@ export const THRESHOLDS = {
   tasksFailedPastDeadlinePerHour: 3,
   /** Tasks failed because the upstream never confirmed them, per hour. */
   tasksFailedUnconfirmedPerHour: 1,
+  /** Open tasks past their deadline that a reconciler run saw and could not fail (its maximum), in each of 3 consecutive periods. */
+  openTasksPastDeadline: 1,
   /** Upstream requests without a usable answer, % of requests, in each of 2 consecutive periods with at least `upstreamMinRequests`. */
   upstreamErrorPercent: 20,
   upstreamMinRequests: 10,
@@ -119,7 +122,7 @@ const periodOf = (minutes: number) => Duration.minutes(Math.min(1440, Math.max(1
  * (errors, throttles), the scheduled functions still running, the stream
  * consumer's lag, the failure queues, DynamoDB throttling, and the gateway's
  * own metrics (lib/gateway-metrics.ts: tasks failed at their deadline or
- * unconfirmed, upstream error rate).
+ * unconfirmed, open tasks stuck past their deadline, upstream error rate).
  */
 export class GatewayMonitoring extends Construct {
   readonly alarms: GatewayAlarm[] = [];
@@ -266,6 +269,15 @@ export class GatewayMonitoring extends Construct {
       threshold: THRESHOLDS.tasksFailedUnconfirmedPerHour,
     });
     this.addAlarm({
+      key: 'OpenTasksPastDeadline',
+      runbook: 'tasks-stuck-open',
+      summary:
+        'For 15 minutes the reconciler has seen open tasks past their deadline that it could not fail (the upstream throttling it, failing writes, or more due tasks than a run takes).',
+      metric: this.gatewayMetric('OpenTasksPastDeadline', { statistic: cloudwatch.Stats.MAXIMUM }),
+      threshold: THRESHOLDS.openTasksPastDeadline,
+      evaluationPeriods: 3,
+    });
+    this.addAlarm({
       key: 'UpstreamErrorRate',
       runbook: 'upstream-error-rate',
       summary: 'More than 20% of upstream requests got no usable answer for 10 minutes (periods with at least 10 requests).',
@@ -348,7 +360,7 @@ export class GatewayMonitoring extends Construct {
         markdown:
           `# luma-gateway ${this.props.stage}\n` +
           'Every alarm links its runbook in its description (docs/operations.md, "Alarms"). ' +
-          'Gateway metrics come from the functions (namespace `LumaGateway`): empty until they emit them.',
+          'Gateway metrics come from the functions (namespace `LumaGateway`, lib/gateway-metrics.ts).',
         width: 24,
         height: 2,
       }),
@@ -392,13 +404,13 @@ export class GatewayMonitoring extends Construct {
       new cloudwatch.GraphWidget({
         title: 'Tasks',
         width: 8,
-        left: [this.gatewayMetric('TasksSubmitted'), this.gatewayMetric('TasksCompleted'), this.gatewayMetric('TasksFailed')],
+        left: [this.gatewayMetric('TasksSubmitted'), this.gatewayMetric('TasksCompleted'), this.gatewayMetric('TasksFailed'), this.gatewayMetric('TasksConfirmed')],
         right: [this.gatewayMetric('TasksFailedPastDeadline'), this.gatewayMetric('TasksFailedUnconfirmed')],
       }),
       new cloudwatch.GraphWidget({
         title: 'Upstream requests and error rate (%)',
         width: 8,
-        left: [this.gatewayMetric('UpstreamRequests'), this.gatewayMetric('UpstreamErrors')],
+        left: [this.gatewayMetric('UpstreamRequests'), this.gatewayMetric('UpstreamErrors'), this.gatewayMetric('UpstreamRefusals')],
         right: [this.upstreamErrorRate()],
         rightAnnotations: [annotation(THRESHOLDS.upstreamErrorPercent, 'alarm')],
       }),
@@ -432,7 +444,24 @@ export class GatewayMonitoring extends Construct {
         left: this.props.schedules.map((schedule) =>
           this.functionNamed(schedule.functionName).function.metricInvocations({ statistic: cloudwatch.Stats.SUM, label: `${schedule.functionName} runs` }),
         ),
-        right: [this.gatewayMetric('NotificationsDelivered'), this.gatewayMetric('NotificationsFailed')],
+        right: [this.gatewayMetric('NotificationsDelivered'), this.gatewayMetric('NotificationsFailed'), this.gatewayMetric('NotificationsExhausted')],
+      }),
+    );
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Reconciler: what its runs did',
+        width: 12,
+        left: (['ReconcilerAdvanced', 'ReconcilerFailed', 'ReconcilerDeferred', 'ReconcilerErrors', 'ReconcilerThrottled'] as const).map((name) => this.gatewayMetric(name)),
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Open tasks the reconciler saw: oldest (s), past deadline, unconfirmed',
+        width: 12,
+        left: [this.gatewayMetric('OpenTasksOldestAgeSeconds', { statistic: cloudwatch.Stats.MAXIMUM, label: 'oldest open task (s)' })],
+        right: [
+          this.gatewayMetric('OpenTasksPastDeadline', { statistic: cloudwatch.Stats.MAXIMUM, label: 'past deadline' }),
+          this.gatewayMetric('OpenTasksUnconfirmed', { statistic: cloudwatch.Stats.MAXIMUM, label: 'awaiting confirmation' }),
+        ],
+        rightAnnotations: [annotation(THRESHOLDS.openTasksPastDeadline, 'alarm (15 min)')],
       }),
     );
     dashboard.addWidgets(

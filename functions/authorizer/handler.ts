@@ -3,7 +3,7 @@
  * Looks the Bearer key's hash up in the clients table; the key itself is
  * never stored or logged.
  */
-import type { APIGatewayAuthorizerResult, APIGatewayTokenAuthorizerEvent } from 'aws-lambda';
+import type { APIGatewayAuthorizerResult, APIGatewayTokenAuthorizerEvent, Context } from 'aws-lambda';
 import { logger } from '#adapters/logger';
 import type { ClientStore } from '#domain/ports';
 import { clientStore } from '#functions/wiring';
@@ -45,4 +45,11 @@ export async function authorize(clients: ClientStore, event: APIGatewayTokenAuth
   };
 }
 
-export const handler = (event: APIGatewayTokenAuthorizerEvent) => authorize(clientStore(), event);
+/**
+ * Not wrapped in middy (the cheapest, most frequent cold start there is): the
+ * Logger gets the Lambda context by hand, and the function emits no metric.
+ */
+export const handler = (event: APIGatewayTokenAuthorizerEvent, context?: Context) => {
+  if (context) logger.addContext(context);
+  return authorize(clientStore(), event);
+};

@@ -8,7 +8,7 @@
 import type { DynamoDBRecord } from 'aws-lambda';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { HookPolicy } from './hook-url';
-import type { ClientStore, DeliveryStore, HookSender, LogSink } from './ports';
+import { silentMetrics, type ClientStore, type DeliveryStore, type HookSender, type LogSink, type MetricSink } from './ports';
 import { isStatusChange } from './task-events';
 import { toTaskView, type TaskItem } from './task';
 import { webhookHeaders, webhookId } from './webhook-signature';
@@ -18,6 +18,8 @@ export interface NotifyDeps {
   readonly deliveries: DeliveryStore;
   readonly policy: HookPolicy;
   readonly log: LogSink;
+  /** @default none recorded */
+  readonly metrics?: MetricSink;
   /** Unix milliseconds. */
   readonly nowMs: () => number;
   /** Attempts per record in one invocation, and the waits between them. */
@@ -49,12 +51,16 @@ export function statusChangeOf(record: DynamoDBRecord): TaskItem | undefined {
 
 /** Delivers one status change, with retries; true when delivered (or refused for good). */
 async function notifyChange(deps: NotifyDeps, task: TaskItem): Promise<boolean> {
+  const metrics = deps.metrics ?? silentMetrics;
+  // Several tasks are notified at once: each line names its own (never the hook's URL, which may be a credential).
+  const keys = { task_id: task.task_id, client_request_id: task.request_id };
   const secret = (await deps.clients.get(task.owner_id))?.webhookSecret;
   if (secret === undefined) {
-    deps.log.warn('task owner has no client record; notification dropped', { task_id: task.task_id });
+    deps.log.warn('task owner has no client record; notification dropped', keys);
     return true;
   }
   const id = webhookId(task.task_id, task.task_status, task.revived_at !== undefined);
+  const attempted = { ...keys, webhook_id: id, task_status: task.task_status };
   const body = JSON.stringify(toTaskView(task));
   const sleep = deps.sleep ?? defaultSleep;
 
@@ -83,13 +89,22 @@ async function notifyChange(deps: NotifyDeps, task: TaskItem): Promise<boolean> 
       duration_ms: result.durationMs,
       expires_at: Math.floor(attemptedAt / 1000) + deps.retentionDays * 86_400,
     });
-    if (result.outcome === 'delivered') return true;
+    const outcome = { ...attempted, attempt, http_status: 'httpStatus' in result ? result.httpStatus : undefined, duration_ms: result.durationMs };
+    if (result.outcome === 'delivered') {
+      deps.log.info('notification delivered', outcome);
+      metrics.count('NotificationsDelivered');
+      return true;
+    }
+    metrics.count('NotificationsFailed');
     if (result.outcome === 'refused') {
-      deps.log.warn('notification refused', { task_id: task.task_id, reason: result.error });
+      deps.log.warn('notification refused', { ...outcome, reason: result.error });
       return true; // Retrying cannot make a forbidden address allowed.
     }
+    deps.log.warn('notification attempt failed', { ...outcome, reason: result.error });
     if (attempt <= deps.retryDelaysMs.length) await sleep(deps.retryDelaysMs[attempt - 1]);
   }
+  deps.log.warn('notification attempts exhausted; the change goes back to the stream for a retry', attempted);
+  metrics.count('NotificationsExhausted');
   return false;
 }
 

@@ -6,6 +6,8 @@
  * functions/wiring.ts plugs the adapters in. Tests pass real adapters
  * against DynamoDB Local and loopback servers, or small fakes to force faults.
  */
+// Types only: the metric contract's names and units, nothing of it in a bundle.
+import type { BreakdownOf, GatewayMetricName, GatewayMetricOfUnit } from '../../lib/gateway-metrics';
 import { ExpectedOutcome } from './errors';
 import type { GenerationRequest } from './generation-request';
 import type { HookPolicy } from './hook-url';
@@ -21,9 +23,35 @@ export interface LogSink {
   info(message: string, ...extra: Record<string, unknown>[]): void;
   warn(message: string, ...extra: Record<string, unknown>[]): void;
   error(message: string, ...extra: Record<string, unknown>[]): void;
+  /**
+   * Keys every later line of this invocation carries (the task id, once a
+   * submission has one). Only where one invocation handles one task: work
+   * on several tasks at once passes its keys on each line instead.
+   */
+  appendKeys(keys: Record<string, string | undefined>): void;
 }
 
-export const silentLog: LogSink = { info: () => {}, warn: () => {}, error: () => {} };
+export const silentLog: LogSink = { info: () => {}, warn: () => {}, error: () => {}, appendKeys: () => {} };
+
+// --- metrics ---------------------------------------------------------------------------------------
+
+/** Metrics that take a breakdown (an extra dimension set), and those that do not. */
+type WithBreakdown<N extends GatewayMetricName> = BreakdownOf<N> extends never ? [] : [by?: BreakdownOf<N>];
+
+/**
+ * What the domain and the adapters tell of what the gateway does, by the
+ * names of the metric contract (lib/gateway-metrics.ts, whose alarms read
+ * them): Powertools Metrics implements it (functions/adapters/metrics.ts),
+ * flushed once per invocation; tests pass a recording one.
+ */
+export interface MetricSink {
+  /** Adds `value` (1) to a Count metric; with `by`, also under that breakdown. */
+  count<N extends GatewayMetricOfUnit<'Count'>>(name: N, value?: number, ...by: WithBreakdown<N>): void;
+  milliseconds(name: GatewayMetricOfUnit<'Milliseconds'>, value: number): void;
+  seconds(name: GatewayMetricOfUnit<'Seconds'>, value: number): void;
+}
+
+export const silentMetrics: MetricSink = { count: () => {}, milliseconds: () => {}, seconds: () => {} };
 
 // --- tasks -----------------------------------------------------------------------------------------
 
@@ -175,7 +203,10 @@ export interface UpstreamCallOptions {
   readonly deadlineAt?: number;
   /** Sent as X-Request-Id, so the upstream's logs can be matched to the gateway's. */
   readonly requestId?: string;
+  /** The task the call is about: on the call's log line (the reconciler looks up several at once). */
+  readonly taskId?: string;
 }
+
 
 /**
  * The upstream video API. Every failure is an UpstreamError whose `outcome`

@@ -10,14 +10,17 @@
  */
 import { OPEN_TASK_SHARDS } from '../tables';
 import { isDomainError, isUpstreamStatus } from './errors';
-import type { LogSink, OpenTask, TaskStore, UpstreamClient, UpstreamGeneration } from './ports';
+import { silentMetrics, type LogSink, type MetricSink, type OpenTask, type TaskStore, type UpstreamClient, type UpstreamGeneration } from './ports';
 import { isTerminal, STATUS_RANK, updateFromGeneration, type FailureCode, type TaskStatus } from './task';
+import { countTransition } from './task-metrics';
 
 export interface ReconcileDeps {
   readonly tasks: TaskStore;
   readonly upstream: UpstreamClient;
   readonly now: () => number;
   readonly log: LogSink;
+  /** @default none recorded */
+  readonly metrics?: MetricSink;
   /** Seconds until an open task is looked at again. */
   readonly recheckAfterSeconds: number;
   /** Seconds after its creation an unconfirmed submission is failed (as `unconfirmed`). */
@@ -50,20 +53,27 @@ export interface ReconcileSummary {
 
 type Outcome = 'advanced' | 'failed' | 'deferred';
 
-async function lookUp(deps: ReconcileDeps, upstreamId: string): Promise<UpstreamGeneration | 'unknown-upstream'> {
+async function lookUp(deps: ReconcileDeps, task: OpenTask & { upstream_id: string }): Promise<UpstreamGeneration | 'unknown-upstream'> {
   try {
-    return await deps.upstream.getGeneration(upstreamId);
+    return await deps.upstream.getGeneration(task.upstream_id, { taskId: task.task_id });
   } catch (error) {
     if (isUpstreamStatus(error, 404)) return 'unknown-upstream';
     throw error;
   }
 }
 
-async function reconcileTask(deps: ReconcileDeps, task: OpenTask, now: number): Promise<Outcome> {
+/** One task's reconciliation, and whether the task is still open after it. */
+async function reconcileTask(deps: ReconcileDeps, task: OpenTask, now: number, closed: (taskId: string) => void): Promise<Outcome> {
+  const metrics = deps.metrics ?? silentMetrics;
   const pastDeadline = now >= task.deadline_at;
   const fail = async (failureCode: FailureCode, failureReason: string, onlyFrom?: TaskStatus): Promise<Outcome> => {
     const result = await deps.tasks.advance(task.task_id, { status: 'failed', at: now, failureReason, failureCode, onlyFrom });
-    return result.applied ? 'failed' : 'deferred';
+    // Not applied: a callback closed it meanwhile (or, for `onlyFrom`, moved it on).
+    if (!result.applied) return 'deferred';
+    deps.log.info('task failed by the reconciler', { task_id: task.task_id, client_request_id: result.task.request_id, failure_code: failureCode, reason: failureReason });
+    countTransition(metrics, result.task);
+    closed(task.task_id);
+    return 'failed';
   };
   const deadlineReason = (detail: string) => `no final state from the upstream within ${task.deadline_at - task.created_at} s (${detail})`;
 
@@ -83,7 +93,7 @@ async function reconcileTask(deps: ReconcileDeps, task: OpenTask, now: number): 
 
   let generation: UpstreamGeneration | 'unknown-upstream';
   try {
-    generation = await lookUp(deps, task.upstream_id);
+    generation = await lookUp(deps, { ...task, upstream_id: task.upstream_id });
   } catch (error) {
     // Past its deadline a task is failed even when the upstream cannot be asked.
     if (pastDeadline && !isUpstreamStatus(error, 429)) {
@@ -95,6 +105,11 @@ async function reconcileTask(deps: ReconcileDeps, task: OpenTask, now: number): 
   if (generation.status !== undefined && STATUS_RANK[generation.status] > STATUS_RANK[task.task_status]) {
     const update = { ...updateFromGeneration({ ...generation, status: generation.status }, now), checkAfter: now + deps.recheckAfterSeconds };
     const result = await deps.tasks.advance(task.task_id, update);
+    if (result.applied) {
+      deps.log.info('task moved by the reconciler (its callback was lost)', { task_id: task.task_id, client_request_id: result.task.request_id, task_status: result.task.task_status });
+      countTransition(metrics, result.task);
+      if (isTerminal(result.task.task_status)) closed(task.task_id);
+    }
     // Moved on; past the deadline only a final state counts.
     if (result.applied && (isTerminal(result.task.task_status) || !pastDeadline)) return 'advanced';
   } else if (generation.status === undefined) {
@@ -116,6 +131,7 @@ export async function reconcileOpenTasks(deps: ReconcileDeps): Promise<Reconcile
   }
 
   const summary: ReconcileSummary = { examined: 0, advanced: 0, failed: 0, deferred: 0, errors: 0, throttled: false, outOfTime: false };
+  const closedTasks = new Set<string>();
   const timeLeft = () => (deps.remainingMs?.() ?? Infinity) > (deps.taskBudgetMs ?? 0);
   let next = 0;
   const worker = async () => {
@@ -127,7 +143,7 @@ export async function reconcileOpenTasks(deps: ReconcileDeps): Promise<Reconcile
       const task = due[next++];
       summary.examined += 1;
       try {
-        summary[await reconcileTask(deps, task, now)] += 1;
+        summary[await reconcileTask(deps, task, now, (taskId) => closedTasks.add(taskId))] += 1;
       } catch (error) {
         if (isUpstreamStatus(error, 429)) {
           summary.throttled = true;
@@ -142,5 +158,23 @@ export async function reconcileOpenTasks(deps: ReconcileDeps): Promise<Reconcile
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, deps.concurrency) }, worker));
+  recordRun(deps, summary, due.filter((task) => !closedTasks.has(task.task_id)), now);
   return summary;
+}
+
+/**
+ * A run's metrics: what it did, and the open tasks it saw (those it did not
+ * close). Every open task is due at least every recheckAfterSeconds, so
+ * over that window these gauges cover every open task.
+ */
+function recordRun(deps: ReconcileDeps, summary: ReconcileSummary, stillOpen: readonly OpenTask[], now: number): void {
+  const metrics = deps.metrics ?? silentMetrics;
+  metrics.count('ReconcilerAdvanced', summary.advanced);
+  metrics.count('ReconcilerFailed', summary.failed);
+  metrics.count('ReconcilerDeferred', summary.deferred);
+  metrics.count('ReconcilerErrors', summary.errors);
+  metrics.count('ReconcilerThrottled', summary.throttled ? 1 : 0);
+  metrics.count('OpenTasksPastDeadline', stillOpen.filter((task) => now >= task.deadline_at).length);
+  metrics.count('OpenTasksUnconfirmed', stillOpen.filter((task) => task.upstream_id === undefined).length);
+  if (stillOpen.length > 0) metrics.seconds('OpenTasksOldestAgeSeconds', Math.max(...stillOpen.map((task) => now - task.created_at)));
 }

@@ -20,8 +20,18 @@ import { openShard } from '../tables';
 import { newCallbackToken } from './credentials';
 import { conflict, DomainError, isDomainError, notFound, UpstreamError } from './errors';
 import { requestFingerprint, storableImage, upstreamSubmission, type GenerationRequest } from './generation-request';
-import { IdempotencyKeyTaken, type IdempotencyRecord, type LogSink, type TaskStore, type UpstreamClient, type UpstreamGeneration } from './ports';
+import {
+  IdempotencyKeyTaken,
+  silentMetrics,
+  type IdempotencyRecord,
+  type LogSink,
+  type MetricSink,
+  type TaskStore,
+  type UpstreamClient,
+  type UpstreamGeneration,
+} from './ports';
 import { toTaskView, updateFromGeneration, type TaskItem, type TaskView } from './task';
+import { countTransition } from './task-metrics';
 
 export interface Lifecycle {
   /** Seconds an open task waits before the reconciler asks the upstream about it. */
@@ -48,6 +58,8 @@ export interface SubmitDeps {
   readonly inFlightWaitMs: number;
   readonly now: () => number;
   readonly log: LogSink;
+  /** @default none recorded */
+  readonly metrics?: MetricSink;
   /** Called after each step; the local stack uses it to kill a submission between two steps. @default none */
   readonly afterStep?: (step: SubmitStep, taskId: string) => Promise<void>;
   readonly sleep?: (ms: number) => Promise<void>;
@@ -63,7 +75,7 @@ export interface SubmitCommand {
   readonly remainingMs?: () => number;
   /** Reserved after the upstream answers, for the write that records the outcome. @default 0 */
   readonly reserveAfterUpstreamMs?: number;
-  /** Sent upstream as X-Request-Id. */
+  /** The client's request (API Gateway's request id): sent upstream as X-Request-Id, kept in the task for its later log lines. */
   readonly requestId?: string;
 }
 
@@ -115,6 +127,7 @@ function newTask(deps: SubmitDeps, command: SubmitCommand, parentUpstreamId: str
     image_end_url: storableImage(request.image_end_url),
     notify_hook: request.notify_hook,
     callback_token_hash: tokenHash,
+    request_id: command.requestId,
     created_at: now,
     updated_at: now,
     deadline_at: now + deps.lifecycle.deadlineSeconds,
@@ -178,6 +191,7 @@ async function claim(deps: SubmitDeps, command: SubmitCommand, task: TaskItem, i
 
 export async function submitGeneration(deps: SubmitDeps, command: SubmitCommand): Promise<SubmitResult> {
   const { tasks, log } = deps;
+  const metrics = deps.metrics ?? silentMetrics;
   const parentUpstreamId = command.parentTaskId === undefined ? undefined : await resolveParent(tasks, command.ownerId, command.parentTaskId);
 
   const taskId = randomUUID();
@@ -195,7 +209,14 @@ export async function submitGeneration(deps: SubmitDeps, command: SubmitCommand)
         };
 
   const replayed = await claim(deps, command, task, idempotency);
-  if (replayed) return replayed;
+  if (replayed) {
+    log.appendKeys({ task_id: replayed.task.task_id });
+    log.info('Idempotency-Key replayed: the earlier request\'s task', { task_status: replayed.task.task_status });
+    return replayed;
+  }
+  // Every later line of this request (the upstream call's included) is about this task.
+  log.appendKeys({ task_id: taskId });
+  metrics.count('TasksSubmitted');
   await deps.afterStep?.('task-written', taskId);
 
   let generation: UpstreamGeneration;
@@ -220,9 +241,14 @@ export async function submitGeneration(deps: SubmitDeps, command: SubmitCommand)
   const accepted = updateFromGeneration({ ...generation, status: generation.status ?? 'pending' }, deps.now());
   try {
     const result = await tasks.advance(taskId, accepted);
-    if (result.applied) return resultOf(result.task);
+    if (result.applied) {
+      log.info('task submitted', { task_status: result.task.task_status });
+      countTransition(metrics, result.task);
+      return resultOf(result.task);
+    }
     // A callback got there first: keep its state, but make sure the upstream id is recorded.
     if (result.task?.upstream_id === undefined) await tasks.attachUpstreamId(taskId, generation.id, accepted.at);
+    log.info('task submitted; a callback had already moved it', { task_status: result.task?.task_status });
     return resultOf(result.task ?? task);
   } catch (error) {
     // The upstream accepted the work; its callbacks carry the upstream id and will heal the record.
@@ -255,7 +281,12 @@ async function recordRefusal(deps: SubmitDeps, task: TaskItem, idempotency: Idem
       { status: 'failed', at: deps.now(), failureReason: reason, failureCode: 'refused', onlyFrom: 'submitting' },
       idempotency?.pk,
     );
-    if (!failed) deps.log.warn('a refused submission was already moved on by a callback; its key is kept', { task_id: task.task_id });
+    if (failed) {
+      deps.log.info('upstream refused the submission; the task failed', { task_id: task.task_id, reason });
+      countTransition(deps.metrics ?? silentMetrics, { task_status: 'failed', failure_code: 'refused' });
+    } else {
+      deps.log.warn('a refused submission was already moved on by a callback; its key is kept', { task_id: task.task_id });
+    }
   } catch (storeError) {
     // The task stays open: the reconciler fails it at its confirmation deadline; the key stays taken.
     deps.log.error('could not record a refused submission', { task_id: task.task_id, error: storeError });

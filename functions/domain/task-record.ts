@@ -42,6 +42,8 @@ export const taskRecordSchema = z.looseObject({
   notify_hook: z.optional(z.string()),
   /** sha256 of the callback token's secret. Internal. */
   callback_token_hash: z.string(),
+  /** The API Gateway request id of the client's submission (what its answer said): correlates the task's later log lines. */
+  request_id: z.optional(z.string()),
   video_url: z.optional(z.string()),
   video_raw_url: z.optional(z.string()),
   thumbnail_url: z.optional(z.string()),

@@ -1,7 +1,8 @@
 /**
- * middy middlewares for the HTTP handlers, one concern each:
- * jsonBody (content type, size, parsing) and errorEnvelope (every error in
- * the API's envelope, never a stack trace).
+ * middy middlewares for the HTTP handlers, one concern each: requestIdKey
+ * (the request id on every log line), jsonBody (content type, size,
+ * parsing) and errorEnvelope (every error in the API's envelope, never a
+ * stack trace).
  */
 import type middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
@@ -18,6 +19,19 @@ export interface JsonBodyOptions {
   readonly maxBytes: number;
   /** Parse the body as JSON whatever Content-Type says (for senders we do not control, such as the upstream). */
   readonly anyContentType?: boolean;
+}
+
+/**
+ * The API Gateway request id (the envelope's request_id, sent upstream as
+ * X-Request-Id) on every later log line of the invocation, from its start:
+ * the id a client quotes is the one an operator searches for.
+ */
+export function requestIdKey(log: Pick<LogSink, 'appendKeys'>): middy.MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult> {
+  return {
+    before: (request) => {
+      log.appendKeys({ request_id: request.event?.requestContext?.requestId });
+    },
+  };
 }
 
 export function jsonBody({ maxBytes, anyContentType = false }: JsonBodyOptions): middy.MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult> {

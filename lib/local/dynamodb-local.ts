@@ -56,10 +56,10 @@ export function freePort(): Promise<number> {
   });
 }
 
-export function localDynamoClient(endpoint: string): DynamoDBClient {
+export function localDynamoClient(endpoint: string, region = process.env.AWS_REGION || 'us-east-1'): DynamoDBClient {
   return new DynamoDBClient({
     endpoint,
-    region: process.env.AWS_REGION ?? 'us-east-1',
+    region,
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
 }

@@ -4,11 +4,19 @@
  * invocation gets a Lambda context whose timeout and memory come from the
  * same table the CDK stack uses (lib/function-needs.ts).
  *
+ * Every function shares this one process, and invocations overlap: as the
+ * Lambda runtime does when it runs several invocations in one environment
+ * (Lambda Managed Instances), each one runs inside the Lambda invoke store
+ * with its request id and its own X-Ray trace header, and
+ * AWS_LAMBDA_MAX_CONCURRENCY tells Powertools so: each invocation's log
+ * keys, metrics and trace segment stay its own.
+ *
  * Extension point: the reconciler (scheduled) and the notifier (stream) are
  * invoked through invokeFunction() too; see local-stack.ts.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { InvokeStore, InvokeStoreBase } from '@aws/lambda-invoke-store';
 import type { Context } from 'aws-lambda';
 import { FUNCTION_NEEDS } from '../function-needs';
 
@@ -103,6 +111,64 @@ export class InvocationKilledError extends Error {
 
 const invocations = new AsyncLocalStorage<{ kill(reason: string): void }>();
 
+type InvocationScope = Record<string | symbol, unknown>;
+
+/** What Lambda's runtime installs as globalThis.awslambda.InvokeStore when invocations share an environment. */
+class LocalInvokeStore extends InvokeStoreBase {
+  private readonly scopes = new AsyncLocalStorage<InvocationScope>();
+  getContext(): InvocationScope | undefined {
+    return this.scopes.getStore();
+  }
+  hasContext(): boolean {
+    return this.scopes.getStore() !== undefined;
+  }
+  get<T = unknown>(key: string | symbol): T | undefined {
+    return this.scopes.getStore()?.[key] as T | undefined;
+  }
+  set<T = unknown>(key: string | symbol, value: T): void {
+    if (this.isProtectedKey(key)) throw new Error(`Cannot modify protected Lambda context field: ${String(key)}`);
+    const scope = this.scopes.getStore();
+    if (scope === undefined) throw new Error('No context available');
+    scope[key] = value;
+  }
+  run<T>(context: InvocationScope, fn: () => T): T {
+    return this.scopes.run(context, fn);
+  }
+}
+
+const lambdaGlobal = globalThis as { awslambda?: { InvokeStore?: InvokeStoreBase } };
+lambdaGlobal.awslambda ??= {};
+if (!(lambdaGlobal.awslambda.InvokeStore instanceof LocalInvokeStore)) lambdaGlobal.awslambda.InvokeStore = new LocalInvokeStore();
+const invokeStore: InvokeStoreBase = lambdaGlobal.awslambda.InvokeStore;
+// The AWS SDK asks the invoke-store package for the store too (getInstanceAsync). Asked now, with
+// AWS_LAMBDA_MAX_CONCURRENCY unset, the package hands out the store installed above for good, rather than
+// building its own with a dynamic import (which a CommonJS test runner such as Jest's refuses).
+void InvokeStore.getInstanceAsync();
+
+/**
+ * Powertools scopes its state to the invocation only while
+ * AWS_LAMBDA_MAX_CONCURRENCY is set: set while any invocation runs, unset
+ * when none does (so that nothing else in this process, the AWS SDK in
+ * another module registry, say, takes this process for a multi-concurrency
+ * Lambda environment). Left alone when the environment already sets it.
+ */
+const CONCURRENCY_VARIABLE = 'AWS_LAMBDA_MAX_CONCURRENCY';
+const concurrencyPreset = process.env[CONCURRENCY_VARIABLE] !== undefined;
+let running = 0;
+function invocationStarts(): void {
+  running += 1;
+  if (!concurrencyPreset) process.env[CONCURRENCY_VARIABLE] = '1000';
+}
+function invocationEnds(): void {
+  running -= 1;
+  if (running === 0 && !concurrencyPreset) delete process.env[CONCURRENCY_VARIABLE];
+}
+
+/** A sampled X-Ray trace header, as Lambda gives each invocation of a function with active tracing. */
+export function traceHeader(): string {
+  return `Root=1-${Math.floor(Date.now() / 1000).toString(16)}-${randomBytes(12).toString('hex')};Parent=${randomBytes(8).toString('hex')};Sampled=1`;
+}
+
 /**
  * Kills the invocation this code runs in, as a crash would: its caller gets
  * InvocationKilledError at once, and whatever the handler does afterwards
@@ -125,12 +191,14 @@ export function killCurrentInvocation(reason: string): Promise<never> {
 export async function invokeWith(handler: LambdaHandler, functionName: string, event: unknown, options: { timeoutMs?: number; requestId?: string } = {}): Promise<unknown> {
   const context = lambdaContext(functionName, options);
   const timeoutMs = options.timeoutMs ?? functionSettings(functionName).timeoutMs;
+  const scope = { [InvokeStoreBase.PROTECTED_KEYS.REQUEST_ID]: context.awsRequestId, [InvokeStoreBase.PROTECTED_KEYS.X_RAY_TRACE_ID]: traceHeader() };
   let timer: NodeJS.Timeout | undefined;
   let kill!: (reason: string) => void;
   const killed = new Promise<never>((_, reject) => (kill = (reason) => reject(new InvocationKilledError(functionName, reason))));
+  invocationStarts();
   try {
     return await Promise.race([
-      invocations.run({ kill }, () => Promise.resolve().then(() => handler(event, context))),
+      invokeStore.run(scope, () => invocations.run({ kill }, () => Promise.resolve().then(() => handler(event, context)))),
       killed,
       new Promise((_, reject) => {
         timer = setTimeout(() => reject(new FunctionTimeoutError(functionName, timeoutMs)), timeoutMs);
@@ -138,6 +206,7 @@ export async function invokeWith(handler: LambdaHandler, functionName: string, e
     ]);
   } finally {
     clearTimeout(timer);
+    invocationEnds();
   }
 }
 

@@ -19,6 +19,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { resolve } from 'node:path';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ScheduledEvent } from 'aws-lambda';
 import { createClientStore } from '../../functions/adapters/dynamodb/client-store';
@@ -92,6 +93,8 @@ export interface LocalStack {
 }
 
 export const LOCAL_UPSTREAM_SECRET_NAME = 'luma-gateway/local/upstream-api-key';
+/** The stage of the local stack: its API's stage, and its metrics' `stage` dimension. */
+export const LOCAL_STAGE = 'local';
 export const DEFAULT_DYNAMODB_LOCAL_PORT = 8000;
 
 export const localSettingNames = settingNames.filter((name) => specOf(name).local !== undefined) as LocalSettingName[];
@@ -128,6 +131,25 @@ function handlerEnvironment(settings: ReturnType<typeof resolveLocalSettings>, p
     env[spec.env] = provided[name] ?? (given === undefined ? undefined : formatSetting(name, given as SettingValue<typeof name>));
   }
   return env;
+}
+
+/**
+ * With an X-Ray daemon, what Lambda's environment has when a function has
+ * active tracing (the Tracer is off anywhere else): its execution
+ * environment, task root and handler, and the daemon's address. The X-Ray
+ * SDK reads these when a traced handler is first imported. One process, one
+ * X-Ray SDK: untraced functions' DynamoDB calls show up in the traces here
+ * too, and overlapping invocations may share a trace id.
+ */
+function tracingEnvironment(daemonAddress: string | undefined): Record<string, string | undefined> {
+  if (daemonAddress === undefined) return {};
+  return {
+    AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x',
+    LAMBDA_TASK_ROOT: resolve(__dirname, '..', '..'),
+    _HANDLER: 'index.handler',
+    AWS_XRAY_DAEMON_ADDRESS: daemonAddress,
+    AWS_XRAY_CONTEXT_MISSING: 'IGNORE_ERROR',
+  };
 }
 
 /**
@@ -192,6 +214,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       accessLog: options.accessLog,
       errorLog,
       ready,
+      stage: LOCAL_STAGE,
       documents: new Map([[OPENAPI_LOCAL_PATH, openApiDocumentOnce]]),
     });
     cleanups.push(() => front.stop());
@@ -246,7 +269,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         upstreamSecretId: LOCAL_UPSTREAM_SECRET_NAME,
         callbackBaseUrl: front.url,
         allowLoopbackHooks: 'true',
+        stage: LOCAL_STAGE,
       }),
+      ...tracingEnvironment(settings.xrayDaemonAddress),
     };
     for (const [name, value] of Object.entries(env)) {
       if (value === undefined) delete process.env[name];

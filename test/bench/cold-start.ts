@@ -4,8 +4,9 @@
  * environment Lambda would give it (NODE_OPTIONS from the template).
  */
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { epochMs } from './stats';
 
 export interface ColdSample {
@@ -37,7 +38,7 @@ export interface ColdTarget {
 const RUNNER = join(__dirname, 'cold-runner.mjs');
 
 /** What Lambda puts in a function's environment, with the local stack's endpoints and tables. */
-export function lambdaEnvironment(functionName: string, memoryMb: number, nodeOptions: string): NodeJS.ProcessEnv {
+export function lambdaEnvironment(functionName: string, memoryMb: number, nodeOptions: string, bundleFile = ''): NodeJS.ProcessEnv {
   const keep = /^(AWS_REGION|AWS_DEFAULT_REGION|AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY|AWS_ENDPOINT_URL_[A-Z_]+|AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED|[A-Z]+_TABLE|UPSTREAM_[A-Z_]+|CALLBACK_BASE_URL|SECRET_CACHE_TTL_SECONDS|ALLOW_LOOPBACK_HOOKS|RECONCILE_[A-Z_]+|TASK_[A-Z_]+|NOTIFY_[A-Z_]+|POWERTOOLS_SERVICE_NAME|LOG_LEVEL|PATH)$/;
   const env: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(process.env)) if (keep.test(name) && value !== undefined) env[name] = value;
@@ -53,13 +54,21 @@ export function lambdaEnvironment(functionName: string, memoryMb: number, nodeOp
     POWERTOOLS_SERVICE_NAME: 'luma-gateway',
     LOG_LEVEL: 'INFO',
     NODE_OPTIONS: nodeOptions,
+    // Active tracing (every function has it): Lambda's task root and handler, the X-Ray daemon, and the
+    // invocation's sampled trace header, so a function that traces does its real work here. The daemon
+    // is AWS_XRAY_DAEMON_ADDRESS when the caller listens on one; UDP to a closed port costs the same send.
+    LAMBDA_TASK_ROOT: bundleFile === '' ? '/var/task' : dirname(bundleFile),
+    _HANDLER: 'index.handler',
+    AWS_XRAY_CONTEXT_MISSING: 'LOG_ERROR',
+    AWS_XRAY_DAEMON_ADDRESS: process.env.AWS_XRAY_DAEMON_ADDRESS ?? '127.0.0.1:2000',
+    _X_AMZN_TRACE_ID: `Root=1-${Math.floor(Date.now() / 1000).toString(16)}-${randomBytes(12).toString('hex')};Parent=${randomBytes(8).toString('hex')};Sampled=1`,
   };
 }
 
 export function coldStart(target: ColdTarget, event: unknown, workDir: string, run: number): Promise<ColdSample> {
   const eventFile = join(workDir, `${target.functionName}-${run}-${Math.random().toString(36).slice(2)}.json`);
   writeFileSync(eventFile, JSON.stringify(event));
-  const env = lambdaEnvironment(target.functionName, target.memoryMb, target.nodeOptions);
+  const env = lambdaEnvironment(target.functionName, target.memoryMb, target.nodeOptions, target.bundleFile);
   return new Promise((resolve) => {
     const started = epochMs();
     const child = spawn(target.execPath, [RUNNER, target.bundleFile, eventFile, target.functionName, String(target.memoryMb), String(target.timeoutMs)], {

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Annotations, Match, type Template } from 'aws-cdk-lib/assertions';
 import { TABLES, tableRoles } from '../../functions/tables';
-import { GATEWAY_METRICS, GATEWAY_METRICS_NAMESPACE } from '../../lib/gateway-metrics';
+import { dimensionSetsOf, GATEWAY_METRICS, GATEWAY_METRICS_NAMESPACE, type GatewayMetricName } from '../../lib/gateway-metrics';
 import { RUNBOOKS, THRESHOLDS } from '../../lib/monitoring';
 import { functionNamed, resourcesOf, synthStack } from './helpers';
 
@@ -45,11 +45,13 @@ describe('alarms', () => {
       ...tableRoles.map((role) => `DynamoDBThrottles-${role}`),
       'TasksFailedPastDeadline',
       'TasksFailedUnconfirmed',
+      // Tasks stuck open past their deadline (issue 11's "tasks stuck open"), from the reconciler's gauge.
+      'OpenTasksPastDeadline',
       'UpstreamErrorRate',
     ];
     expect(Object.keys(alarms).sort()).toEqual(expected.sort());
     // docs/operations.md counts them for a default stage.
-    expect(expected).toHaveLength(29);
+    expect(expected).toHaveLength(30);
   });
 
   it('are named after the stack, and each notifies the alarm topic when it fires and when it recovers', () => {
@@ -68,7 +70,7 @@ describe('alarms', () => {
       const [, runbook] = /Runbook: docs\/operations\.md#([a-z0-9-]+)$/.exec(alarm.AlarmDescription) ?? [];
       expect(RUNBOOKS).toContain(runbook);
     }
-    for (const key of ['Api5xxRate', 'ApiLatencyP99', 'TasksFailedPastDeadline', 'TasksFailedUnconfirmed', 'UpstreamErrorRate']) {
+    for (const key of ['Api5xxRate', 'ApiLatencyP99', 'TasksFailedPastDeadline', 'TasksFailedUnconfirmed', 'OpenTasksPastDeadline', 'UpstreamErrorRate']) {
       expect(operations).toContain(`| \`${key}\` |`);
     }
   });
@@ -181,6 +183,31 @@ describe('alarms', () => {
     expect(metrics.upstream_errors).toEqual({ Namespace: 'LumaGateway', MetricName: 'UpstreamErrors', Dimensions: dimensions });
     // Every metric the stack reads is in the contract the functions emit from.
     for (const name of ['TasksFailedPastDeadline', 'TasksFailedUnconfirmed', 'UpstreamRequests', 'UpstreamErrors']) expect(GATEWAY_METRICS).toHaveProperty(name);
+  });
+
+  it('open tasks past their deadline: the reconciler saw at least one it could not fail, in 3 periods in a row', () => {
+    expect(alarms.OpenTasksPastDeadline).toMatchObject({
+      Namespace: GATEWAY_METRICS_NAMESPACE,
+      MetricName: 'OpenTasksPastDeadline',
+      Statistic: 'Maximum',
+      Period: 300,
+      Threshold: 1,
+      EvaluationPeriods: 3,
+      TreatMissingData: 'notBreaching',
+    });
+  });
+
+  it('every gateway metric an alarm reads is in the contract, under a dimension set the functions emit it with', () => {
+    const read = Object.values(alarms).flatMap((alarm) => [
+      ...(alarm.Namespace === GATEWAY_METRICS_NAMESPACE ? [{ MetricName: alarm.MetricName, Dimensions: alarm.Dimensions }] : []),
+      ...Object.values(metricsOf(alarm)).filter((metric: any) => metric.Namespace === GATEWAY_METRICS_NAMESPACE),
+    ]);
+    expect(read.length).toBeGreaterThanOrEqual(5);
+    for (const metric of read) {
+      expect(Object.keys(GATEWAY_METRICS)).toContain(metric.MetricName);
+      const emitted = dimensionSetsOf(metric.MetricName as GatewayMetricName).map((set) => [...set].sort().join(','));
+      expect(emitted).toContain(metric.Dimensions.map((d: { Name: string }) => d.Name).sort().join(','));
+    }
   });
 
   it('the gateway metrics carry the stage', () => {

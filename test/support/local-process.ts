@@ -5,7 +5,9 @@
  * and secrets redacted, so a failing test never prints one.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export const REPO = join(__dirname, '..', '..');
@@ -27,7 +29,15 @@ const redact = (text: string) => text.replace(/(lgw_|whsec_|sk-local-)[A-Za-z0-9
 
 /** The environment of a stack on free ports, whatever the test process has in its own. */
 export function stackEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', DYNAMODB_LOCAL_PORT: '0', POWERTOOLS_LOG_LEVEL: 'SILENT', ...extra };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PORT: '0',
+    DYNAMODB_LOCAL_PORT: '0',
+    POWERTOOLS_LOG_LEVEL: 'SILENT',
+    // Not the repository's .local/stack.json: that one is the developer's own npm start.
+    LOCAL_STATE_FILE: join(tmpdir(), `luma-local-state-${randomBytes(6).toString('hex')}.json`),
+    ...extra,
+  };
   for (const name of ['DYNAMODB_ENDPOINT', 'TEST_DYNAMODB_ENDPOINT', 'UPSTREAM_BASE_URL', 'UPSTREAM_API_KEY', 'LOCAL_CLIENT_KEY', 'LOCAL_WEBHOOK_SECRET', 'JAVA_TOOL_OPTIONS']) {
     if (!(name in extra)) delete env[name];
   }

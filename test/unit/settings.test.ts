@@ -2,7 +2,7 @@
 import { App } from 'aws-cdk-lib';
 import { functionNames } from '../../functions/background';
 import { flag, integer, listOf, orNone, positiveNumber, url } from '../../functions/setting-kinds';
-import { readSettings, settingNames, settingsReadBy, specOf, SETTINGS } from '../../functions/settings';
+import { EVERY_FUNCTION, readSettings, settingNames, settingsReadBy, specOf, SETTINGS } from '../../functions/settings';
 import { configFromContext, settingsEnvironment } from '../../lib/config';
 import { resolveLocalSettings } from '../../lib/local/local-stack';
 
@@ -86,5 +86,12 @@ describe('the local stack reads npm start settings through it', () => {
     expect(resolveLocalSettings({}, {}).reconcileAfterSeconds).toBe(30);
     expect(() => resolveLocalSettings({}, { LOCAL_CLIENT_KEY: 'short' })).toThrow('environment variable LOCAL_CLIENT_KEY must be 16 to 512');
     expect(() => resolveLocalSettings({ port: 70_000 }, {})).toThrow('option port must be a whole number from 0 to 65535');
+  });
+});
+
+describe('settings every function reads', () => {
+  it('name every function of the stack (a new function is added to EVERY_FUNCTION)', () => {
+    expect([...EVERY_FUNCTION].sort()).toEqual([...functionNames].sort());
+    expect(settingsReadBy('authorizer')).toContain('stage');
   });
 });

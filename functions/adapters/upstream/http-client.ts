@@ -9,11 +9,11 @@
  * generation. The one retry is after a 401 (a refusal), with a freshly read
  * key, and only when the caller's deadline leaves room for it.
  */
-import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingHttpHeaders, type RequestOptions } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
 import { UpstreamError, type FailureKind } from '#domain/errors';
-import type { SecretSource, UpstreamCallOptions, UpstreamClient, UpstreamGeneration } from '#domain/ports';
+import { silentLog, silentMetrics, type LogSink, type MetricSink, type SecretSource, type UpstreamCallOptions, type UpstreamClient, type UpstreamGeneration } from '#domain/ports';
 import { AWS_CALL_WORST_MS, MIN_UPSTREAM_ATTEMPT_MS } from '../../time-budget';
 import { envelopeRefusal, parseUpstreamGeneration } from './response';
 
@@ -24,6 +24,10 @@ export interface UpstreamClientOptions {
   readonly timeoutMs: number;
   /** Longest a read of the key may take (a refresh after a 401 is tried only when it fits). @default one AWS SDK call at worst */
   readonly keyReadMs?: number;
+  /** One line per exchange (never a key, a body or a URL with a token: the path holds only upstream ids). @default none */
+  readonly log?: LogSink;
+  /** UpstreamRequests, UpstreamLatency, UpstreamErrors, UpstreamRefusals. @default none */
+  readonly metrics?: MetricSink;
 }
 
 const MAX_REASON_LENGTH = 300;
@@ -158,7 +162,9 @@ interface Exchange {
 }
 
 /** One HTTP exchange with a single timeout over connect, request and answer; never follows redirects. */
-function exchange(send: typeof httpRequest, agent: HttpAgent, { url, method, headers, body, timeoutMs }: Exchange): Promise<Answer> {
+type Send = (url: URL, options: RequestOptions) => ClientRequest;
+
+function exchange(send: Send, agent: HttpAgent, { url, method, headers, body, timeoutMs }: Exchange): Promise<Answer> {
   return new Promise((resolve, reject) => {
     let connected = false;
     let settled = false;
@@ -230,24 +236,69 @@ function readAnswer(answer: Answer): UpstreamGeneration {
   return parsed.generation;
 }
 
-export function createUpstreamClient({ baseUrl, apiKey, timeoutMs, keyReadMs = AWS_CALL_WORST_MS }: UpstreamClientOptions): UpstreamClient {
+/**
+ * What an upstream exchange that failed counts as: an upstream error (no
+ * usable answer: timeouts, resets, unreachable, 5xx, 429, 401/403, an
+ * unreadable 2xx) or a refusal of the client's request (any other 4xx, an
+ * error envelope, 404), which is the upstream working as it should.
+ */
+export function isUpstreamFault(error: UpstreamError): boolean {
+  return error.outcome === 'unknown' || error.kind === 'unavailable' || error.kind === 'upstream-failed';
+}
+
+type Operation = 'submit' | 'look-up';
+
+export function createUpstreamClient({
+  baseUrl,
+  apiKey,
+  timeoutMs,
+  keyReadMs = AWS_CALL_WORST_MS,
+  log = silentLog,
+  metrics = silentMetrics,
+}: UpstreamClientOptions): UpstreamClient {
   const base = new URL(baseUrl.replace(/\/+$/, ''));
   const https = base.protocol === 'https:';
-  const send = https ? httpsRequest : httpRequest;
+  // Looked up at each call, not kept: an instrumentation that wraps node:http later (the Tracer's) still sees every call.
+  const send: Send = (url, options) => (https ? httpsRequest : httpRequest)(url, options);
   const agent = https ? new HttpsAgent({ keepAlive: true, maxSockets: 50 }) : new HttpAgent({ keepAlive: true, maxSockets: 50 });
   let lastUsedAt = 0;
 
+  /** One exchange's line and metrics: what it gave, and how long it took. */
+  function record(operation: Operation, options: UpstreamCallOptions, durationMs: number, answer: Answer | undefined, error: UpstreamError | undefined): void {
+    metrics.count('UpstreamRequests');
+    metrics.milliseconds('UpstreamLatency', durationMs);
+    const result = error === undefined ? 'answered' : isUpstreamFault(error) ? 'error' : 'refused';
+    if (error !== undefined && result === 'error') metrics.count('UpstreamErrors', 1, { outcome: error.outcome, kind: error.kind });
+    if (error !== undefined && result === 'refused') metrics.count('UpstreamRefusals', 1, { kind: error.kind });
+    const line = {
+      // Absent, not undefined: a submission's line carries the task id its logger has appended.
+      ...(options.taskId !== undefined && { task_id: options.taskId }),
+      operation,
+      http_status: answer?.status,
+      duration_ms: durationMs,
+      result,
+      ...(error && { outcome: error.outcome, kind: error.kind }),
+      // The upstream's own words on a failure, cleaned of anything credential-like (a 5xx's text is in no client's answer).
+      ...(answer && (answer.status < 200 || answer.status >= 300) && { upstream_reason: upstreamReason(answer.text) }),
+    };
+    if (result === 'error') log.warn('upstream call failed', line);
+    else log.info('upstream call', line);
+  }
+
   async function call(method: 'GET' | 'POST', path: string, body: unknown, options: UpstreamCallOptions = {}): Promise<UpstreamGeneration> {
     const deadlineAt = options.deadlineAt ?? Infinity;
-    const attempt = async (key: string): Promise<Answer> => {
+    const operation: Operation = method === 'POST' ? 'submit' : 'look-up';
+    /** One exchange; a transport failure is recorded here, an answer by the caller once it is read. */
+    const attempt = async (key: string): Promise<{ answer: Answer; startedAt: number }> => {
       const left = deadlineAt - Date.now();
       const timeout = Math.min(timeoutMs, left);
       if (left < MIN_UPSTREAM_ATTEMPT_MS) {
         throw new UpstreamError('unavailable', 'the gateway ran out of time before it could call the upstream; retry in a few seconds', 'refused', undefined, 2);
       }
       if (Date.now() - lastUsedAt > MAX_SOCKET_IDLE_MS) dropIdleSockets(agent);
+      const startedAt = Date.now();
       try {
-        return await exchange(send, agent, {
+        const answer = await exchange(send, agent, {
           url: new URL(`${base.pathname.replace(/\/$/, '')}${path}`, base),
           method,
           headers: {
@@ -259,20 +310,37 @@ export function createUpstreamClient({ baseUrl, apiKey, timeoutMs, keyReadMs = A
           body: body === undefined ? undefined : JSON.stringify(body),
           timeoutMs: timeout,
         });
+        return { answer, startedAt };
       } catch (error) {
-        if (error instanceof TransportFailure) throw upstreamTransportError(error, timeout);
-        throw error;
+        if (!(error instanceof TransportFailure)) throw error;
+        const failure = upstreamTransportError(error, timeout);
+        record(operation, options, Date.now() - startedAt, undefined, failure);
+        throw failure;
       } finally {
         lastUsedAt = Date.now();
       }
     };
+    /** What an answer means: the generation, or the error it is (recorded either way). */
+    const settle = ({ answer, startedAt }: { answer: Answer; startedAt: number }): UpstreamGeneration => {
+      const durationMs = Date.now() - startedAt;
+      try {
+        if (answer.status < 200 || answer.status >= 300) throw upstreamHttpError(answer.status, answer.text, headerValue(answer.headers['retry-after']));
+        const generation = readAnswer(answer);
+        record(operation, options, durationMs, answer, undefined);
+        return generation;
+      } catch (error) {
+        if (error instanceof UpstreamError) record(operation, options, durationMs, answer, error);
+        throw error;
+      }
+    };
 
-    let answer = await attempt(await readKey(apiKey.get));
+    let exchanged = await attempt(await readKey(apiKey.get));
     // A 401 created nothing: read the key again (a rotation) and try once more, when there is time for both.
-    if (answer.status === 401 && deadlineAt - Date.now() >= keyReadMs + MIN_UPSTREAM_ATTEMPT_MS) answer = await attempt(await readKey(apiKey.refresh));
-
-    if (answer.status < 200 || answer.status >= 300) throw upstreamHttpError(answer.status, answer.text, headerValue(answer.headers['retry-after']));
-    return readAnswer(answer);
+    if (exchanged.answer.status === 401 && deadlineAt - Date.now() >= keyReadMs + MIN_UPSTREAM_ATTEMPT_MS) {
+      record(operation, options, Date.now() - exchanged.startedAt, exchanged.answer, upstreamHttpError(401, exchanged.answer.text));
+      exchanged = await attempt(await readKey(apiKey.refresh));
+    }
+    return settle(exchanged);
   }
 
   return {
