@@ -1,5 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
-import { OPEN_TASKS_INDEX, type TableRole } from '../functions/tables';
+import { DUE_MESSAGES_INDEX, OPEN_TASKS_INDEX, type TableRole } from '../functions/tables';
 import { CALLBACK_FUNCTION_TIMEOUT_SECONDS, SUBMIT_FUNCTION_TIMEOUT_MS, timeoutSecondsFor } from '../functions/time-budget';
 
 export interface TableAccess {
@@ -30,6 +30,15 @@ export interface FunctionNeeds {
 // only if a transaction gains a ConditionCheck).
 const TASK_WRITER = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'];
 const IDEMPOTENCY = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'];
+
+/** What a function that sends notifications (claims, attempts, settles) touches. */
+const SENDER_TABLES: readonly TableAccess[] = [
+  { table: 'clients', actions: ['dynamodb:GetItem'] },
+  { table: 'endpoints', actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'] },
+  { table: 'messages', actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'] },
+  // The attempt record; GetItem: did an attempt whose message was never settled deliver it?
+  { table: 'deliveries', actions: ['dynamodb:GetItem', 'dynamodb:PutItem'] },
+];
 
 /** The submit functions wait for the upstream and DynamoDB: their timeout and each step's share come from functions/time-budget.ts, inside API Gateway's 29 s. */
 const submitter = (description: string): FunctionNeeds => ({
@@ -95,18 +104,34 @@ export const FUNCTION_NEEDS: Readonly<Record<string, FunctionNeeds>> = {
     invocation: 'asynchronous',
   },
   notifier: {
-    description: "Tells clients' notify_hook of task status changes (task table stream)",
+    description: 'Turns task status changes (task table stream) into durable notification messages, with a short first attempt',
     tables: [
       // The client's webhook secret; the task itself comes in the stream record.
       { table: 'clients', actions: ['dynamodb:GetItem'] },
+      // The endpoint of the hook URL (created the first time a task names it; marked failing or disabled).
+      { table: 'endpoints', actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'] },
+      // One conditional PutItem per status change; Query: an earlier message still pending?; UpdateItem: its first attempt's outcome.
+      { table: 'messages', actions: ['dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'] },
       // One record per delivery attempt.
       { table: 'deliveries', actions: ['dynamodb:PutItem'] },
     ],
     memorySize: 256,
-    // Outbound calls with short timeouts and in-invocation retries.
+    // Writes, and first attempts bounded by notifyFirstAttemptTimeoutMs, in parallel.
     timeout: Duration.seconds(60),
     // Polled from the stream by an event source mapping (its failures go to the mapping's destination).
     invocation: 'synchronous',
+  },
+  'delivery-worker': {
+    description: 'Delivers the notification messages that are due: retries, deferred first attempts, redeliveries',
+    tables: [
+      // The sparse due-message index, then the messages themselves.
+      { table: 'messages', actions: ['dynamodb:Query'], index: DUE_MESSAGES_INDEX },
+      ...SENDER_TABLES,
+    ],
+    memorySize: 256,
+    timeout: Duration.seconds(60),
+    // Run by an EventBridge schedule.
+    invocation: 'asynchronous',
   },
 };
 

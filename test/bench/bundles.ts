@@ -16,7 +16,17 @@ import type { BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { FUNCTION_BUNDLING, PROJECT_ROOT } from '../../lib/gateway-function';
 
 /** Every Lambda the stack deploys, by its folder under functions/. */
-export const FUNCTION_NAMES = ['authorizer', 'extend', 'create', 'get-task', 'list-deliveries', 'callback', 'notifier', 'reconciler'] as const;
+export const FUNCTION_NAMES = [
+  'authorizer',
+  'extend',
+  'create',
+  'get-task',
+  'list-deliveries',
+  'callback',
+  'notifier',
+  'reconciler',
+  'delivery-worker',
+] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 
 /** What NodejsFunction sets NODE_OPTIONS to (lib/gateway-function.ts); read from the template when synthesized. */

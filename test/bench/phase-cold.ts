@@ -91,6 +91,7 @@ export async function coldPhase(
         return streamEvent([modifyRecord(item, { ...item, task_status: 'processing', status_rank: 2, updated_at: item.updated_at + 1 })]);
       }
       case 'reconciler':
+      case 'delivery-worker':
         return scheduledEvent();
       default:
         throw new Error(`no cold-start event for ${functionName}`);

@@ -45,6 +45,8 @@ const BASELINE_OF: Record<string, string> = {
   callback: 'callback',
   notifier: 'notifier',
   reconciler: 'reconciler',
+  // The scheduled sender of notifications (issue 9), by the nearest bare handler.
+  'delivery-worker': 'notifier',
 };
 
 export interface BundleFigure {

@@ -5,6 +5,7 @@
  */
 import { App } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { backgroundFunctions } from '../../functions/background';
 import { routes, type RouteDefinition } from '../../functions/routes';
 import { configFromContext } from '../../lib/config';
 import { ENV, functionNamed, methodsByRoute, resourcesOf, statementsOfFunction, synthStack } from './helpers';
@@ -142,8 +143,8 @@ describe('routes added later', () => {
 
   it('creates one function per functionName, however many routes it serves', () => {
     const routeFunctions = new Set(routes.map((route) => route.functionName)).size;
-    // + authorizer, reconciler, notifier
-    template.resourceCountIs('AWS::Lambda::Function', routeFunctions + 3);
+    // + the authorizer and the background functions (reconciler, notifier, delivery worker)
+    template.resourceCountIs('AWS::Lambda::Function', routeFunctions + 1 + backgroundFunctions.length);
   });
 
   it('refuses a function without declared needs', () => {

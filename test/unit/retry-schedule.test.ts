@@ -1,8 +1,8 @@
 /** The retry schedule: planned from the origin, jittered later never earlier, Retry-After honoured within bounds. */
 import { JITTER_SHARE, nextAttemptAt, parseRetryAfter, plannedAttempts, scheduleSpanSeconds } from '#domain/retry-schedule';
+import { SETTINGS } from '../../functions/settings';
 
-/** Svix's schedule, the one the delivery worker will use by default. */
-const DEFAULT = [0, 60, 300, 1800, 7200, 18_000, 36_000, 36_000];
+const DEFAULT = SETTINGS.webhookRetrySchedule.default;
 const ORIGIN = 1_000_000_000;
 const noJitter = () => 0;
 
