@@ -27,6 +27,7 @@ import { generationRequestSchema } from '#domain/generation-request';
 import type { HookPolicy } from '#domain/hook-url';
 import type { NotifyDeps } from '#domain/notify';
 import type { ReconcileDeps } from '#domain/reconcile';
+import { RECOVER_MAX_PER_CALL, type RecoverDeps, type ResendDeps } from '#domain/redeliver';
 import type { Lifecycle, SubmitDeps } from '#domain/submit-generation';
 import { crashPoint } from './crash-points';
 import { readSettings } from './settings';
@@ -122,7 +123,7 @@ export const reconcileDeps = /* @__PURE__ */ once(
   }),
 );
 
-/** What every sender of notifications needs (the stream consumer, the delivery worker). */
+/** What every sender of notifications needs (the stream consumer, the delivery worker, a resend). */
 const attemptDeps = /* @__PURE__ */ once(
   (): AttemptDeps => ({
     messages: messageStore(),
@@ -161,3 +162,9 @@ export const workerDeps = /* @__PURE__ */ once(
     ...DELIVERY_WORKER_BOUNDS,
   }),
 );
+
+export const resendDeps = /* @__PURE__ */ once(
+  (): ResendDeps => ({ ...attemptDeps(), clients: clientStore(), firstAttemptTimeoutMs: settings().notifyFirstAttemptTimeoutMs }),
+);
+
+export const recoverDeps = /* @__PURE__ */ once((): Omit<RecoverDeps, 'remainingMs'> => ({ messages: messageStore(), nowMs: Date.now, maxPerCall: RECOVER_MAX_PER_CALL }));

@@ -1,5 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
-import { DUE_MESSAGES_INDEX, OPEN_TASKS_INDEX, type TableRole } from '../functions/tables';
+import { DUE_MESSAGES_INDEX, OPEN_TASKS_INDEX, UNDELIVERED_MESSAGES_INDEX, type TableRole } from '../functions/tables';
+import { SETTINGS } from '../functions/settings';
 import { CALLBACK_FUNCTION_TIMEOUT_SECONDS, SUBMIT_FUNCTION_TIMEOUT_MS, timeoutSecondsFor } from '../functions/time-budget';
 
 export interface TableAccess {
@@ -82,13 +83,52 @@ export const FUNCTION_NEEDS: Readonly<Record<string, FunctionNeeds>> = {
     invocation: 'synchronous',
   },
   'list-deliveries': {
-    description: "GET /luma/generations/{task_id}/deliveries: notification attempts for one of the caller's tasks",
+    description: "GET /luma/generations/{task_id}/deliveries: notification attempts and notifications of one of the caller's tasks",
     tables: [
       { table: 'tasks', actions: ['dynamodb:GetItem'] },
       { table: 'deliveries', actions: ['dynamodb:Query'] },
+      { table: 'messages', actions: ['dynamodb:Query'] },
     ],
     memorySize: 256,
     timeout: Duration.seconds(timeoutSecondsFor(2)),
+    invocation: 'synchronous',
+  },
+  'resend-notification': {
+    description: "POST /luma/generations/{task_id}/notifications/resend: sends a task's latest notification again",
+    tables: [
+      { table: 'tasks', actions: ['dynamodb:GetItem'] },
+      ...SENDER_TABLES,
+    ],
+    memorySize: 256,
+    // Task, messages, then (endpoint, client, earlier pending) at once, the requeue, one first attempt, its record,
+    // settling write and the read of the outcome. The attempt is made only when it and its writes fit the time left;
+    // the message is pending before it, so one cut short is finished by the worker.
+    timeout: Duration.seconds(timeoutSecondsFor(5, SETTINGS.notifyFirstAttemptTimeoutMs.default)),
+    invocation: 'synchronous',
+  },
+  'recover-notifications': {
+    description: "POST /luma/notifications/recover: makes the caller's exhausted and skipped notifications since a time pending again",
+    tables: [
+      { table: 'messages', actions: ['dynamodb:Query'], index: UNDELIVERED_MESSAGES_INDEX },
+      { table: 'messages', actions: ['dynamodb:UpdateItem'] },
+    ],
+    memorySize: 256,
+    // Pages and conditional updates in parallel, stopping in time (redeliver.ts) with `more: true`.
+    timeout: Duration.seconds(15),
+    invocation: 'synchronous',
+  },
+  'list-endpoints': {
+    description: "GET /luma/endpoints: the caller's endpoints and their state",
+    tables: [{ table: 'endpoints', actions: ['dynamodb:Query'] }],
+    memorySize: 256,
+    timeout: Duration.seconds(timeoutSecondsFor(2)),
+    invocation: 'synchronous',
+  },
+  'enable-endpoint': {
+    description: "POST /luma/endpoints/{endpoint_id}/enable: re-enables one of the caller's endpoints",
+    tables: [{ table: 'endpoints', actions: ['dynamodb:UpdateItem'] }],
+    memorySize: 256,
+    timeout: Duration.seconds(timeoutSecondsFor(1)),
     invocation: 'synchronous',
   },
   reconciler: {

@@ -107,6 +107,7 @@ export const deliveryListSchema = /* @__PURE__ */ (() =>
     .strictObject({
       task_id: gatewayId('The task.'),
       deliveries: z.array(deliveryViewSchema).check(z.describe('The latest attempts (up to 100), oldest first.')),
+      notifications: z.array(notificationViewSchema).check(z.describe("The task's notifications, in the order they are delivered (oldest status first).")),
     })
     .check(z.meta({ id: 'DeliveryList' })))();
 

@@ -26,6 +26,10 @@ export const FUNCTION_NAMES = [
   'notifier',
   'reconciler',
   'delivery-worker',
+  'resend-notification',
+  'recover-notifications',
+  'list-endpoints',
+  'enable-endpoint',
 ] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 

@@ -93,6 +93,14 @@ export async function coldPhase(
       case 'reconciler':
       case 'delivery-worker':
         return scheduledEvent();
+      case 'resend-notification':
+        return apiEvent({ method: 'POST', resource: '/luma/generations/{task_id}/notifications/resend', pathParameters: { task_id: known.item.task_id }, clientId, clientKey: stack.clientKey });
+      case 'recover-notifications':
+        return apiEvent({ method: 'POST', resource: '/luma/notifications/recover', clientId, clientKey: stack.clientKey, body: { since: 0 } });
+      case 'list-endpoints':
+        return apiEvent({ method: 'GET', resource: '/luma/endpoints', clientId, clientKey: stack.clientKey });
+      case 'enable-endpoint':
+        return apiEvent({ method: 'POST', resource: '/luma/endpoints/{endpoint_id}/enable', pathParameters: { endpoint_id: 'ep_000000000000000000000000' }, clientId, clientKey: stack.clientKey });
       default:
         throw new Error(`no cold-start event for ${functionName}`);
     }

@@ -45,8 +45,12 @@ const BASELINE_OF: Record<string, string> = {
   callback: 'callback',
   notifier: 'notifier',
   reconciler: 'reconciler',
-  // The scheduled sender of notifications (issue 9), by the nearest bare handler.
+  // The notification functions (issue 9), by the nearest bare handler: a scheduled sender, a sender behind the API, plain reads and writes.
   'delivery-worker': 'notifier',
+  'resend-notification': 'notifier',
+  'recover-notifications': 'get-task',
+  'list-endpoints': 'get-task',
+  'enable-endpoint': 'get-task',
 };
 
 export interface BundleFigure {

@@ -49,6 +49,10 @@ const BUNDLE_BUDGET_BYTES: Record<FunctionName, number> = {
   reconciler: 480_000, // measured 417_399
   // 2026-12-09, issue 9 (webhooks): measured with the same options.
   'delivery-worker': 479_000, // measured 416_552
+  'resend-notification': 510_000, // measured 443_145
+  'recover-notifications': 486_000, // measured 422_875
+  'list-endpoints': 463_000, // measured 402_652
+  'enable-endpoint': 481_000, // measured 418_328
 };
 
 /**
@@ -66,6 +70,10 @@ const MUST_NOT_CARRY: Partial<Record<FunctionName, readonly string[]>> = {
   notifier: ['@aws-sdk/client-secrets-manager', 'zod', '@middy/core'],
   reconciler: ['@middy/core'],
   'delivery-worker': ['@aws-sdk/client-secrets-manager', 'zod', '@middy/core'],
+  'resend-notification': ['@aws-sdk/client-secrets-manager'],
+  'recover-notifications': ['@aws-sdk/client-secrets-manager'],
+  'list-endpoints': ['@aws-sdk/client-secrets-manager', 'zod'],
+  'enable-endpoint': ['@aws-sdk/client-secrets-manager'],
 };
 
 const PARENT = '4665a07c-7641-4809-a133-10786201bb56';
@@ -208,11 +216,11 @@ describe('DynamoDB calls per request (exact)', () => {
     expect(meter.counts()).toEqual({ GetItem: 1 });
   });
 
-  test('list-deliveries: GetItem task, Query attempts', async () => {
+  test('list-deliveries: GetItem task, Query attempts, Query notifications', async () => {
     const task = benchTask(clientId);
     await putTasks(tables.doc, tables.names.tasks, [task.item]);
     await ok(invoke('list-deliveries', apiEvent({ method: 'GET', resource: '/luma/generations/{task_id}/deliveries', pathParameters: { task_id: task.item.task_id }, clientId })));
-    expect(meter.counts()).toEqual({ GetItem: 1, Query: 1 });
+    expect(meter.counts()).toEqual({ GetItem: 1, Query: 2 });
   });
 
   test('authorizer (on a cache miss): one GetItem', async () => {
@@ -258,4 +266,12 @@ describe('DynamoDB calls per request (exact)', () => {
     expect(meter.counts()).toEqual({ Query: 4 });
   });
 
+  test('list-endpoints: one Query; enable-endpoint: one UpdateItem', async () => {
+    await ok(invoke('list-endpoints', apiEvent({ method: 'GET', resource: '/luma/endpoints', clientId })));
+    expect(meter.counts()).toEqual({ Query: 1 });
+    meter.reset();
+    const response = await invoke('enable-endpoint', apiEvent({ method: 'POST', resource: '/luma/endpoints/{endpoint_id}/enable', pathParameters: { endpoint_id: 'ep_000000000000000000000000' }, clientId }));
+    expect(response.statusCode).toBe(404);
+    expect(meter.counts()).toEqual({ UpdateItem: 1 });
+  });
 });

@@ -53,7 +53,7 @@ describe('alarms', () => {
     ];
     expect(Object.keys(alarms).sort()).toEqual(expected.sort());
     // docs/operations.md counts them for a default stage.
-    expect(expected).toHaveLength(37);
+    expect(expected).toHaveLength(45);
   });
 
   it('are named after the stack, and each notifies the alarm topic when it fires and when it recovers', () => {
@@ -190,7 +190,7 @@ describe('alarms', () => {
   it('notifications exhausted and endpoints disabled: counted from the senders\' log lines, any in an hour', () => {
     const filters = Object.values(resourcesOf(template, 'AWS::Logs::MetricFilter')).map((f) => f.Properties);
     const senders = notificationSenders(functionNames);
-    expect(senders.sort()).toEqual(['delivery-worker', 'notifier']);
+    expect(senders.sort()).toEqual(['delivery-worker', 'notifier', 'resend-notification']);
     expect(filters).toHaveLength(senders.length * 2);
     for (const [metricName, message] of Object.entries(LOG_EVENT_METRICS)) {
       for (const name of senders) {

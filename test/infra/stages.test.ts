@@ -168,11 +168,13 @@ describe('routes added later', () => {
       expect(methodsByRoute(template)['GET /luma/generations/{task_id}/deliveries'].AuthorizationType).toBe('CUSTOM');
     });
 
-    it('may read tasks (GetItem) and query deliveries, nothing else', () => {
+    // Issue 9: the list also shows where each notification stands (the messages table).
+    it('may read tasks (GetItem), query deliveries and messages, nothing else', () => {
       const dynamo = statementsOfFunction(template, 'list-deliveries').filter((s) => JSON.stringify(s.Action).includes('dynamodb:'));
       expect(dynamo).toEqual([
         { Effect: 'Allow', Action: 'dynamodb:GetItem', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^TasksTable/), 'Arn'] } },
         { Effect: 'Allow', Action: 'dynamodb:Query', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^DeliveriesTable/), 'Arn'] } },
+        { Effect: 'Allow', Action: 'dynamodb:Query', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^MessagesTable/), 'Arn'] } },
       ]);
       expect(JSON.stringify(statementsOfFunction(template, 'list-deliveries'))).not.toContain('secretsmanager');
     });
