@@ -145,12 +145,17 @@ async function enqueueChange(deps: NotifyDeps, batch: BatchView, change: StatusC
 
 async function recordAndAttempt(deps: NotifyDeps, batch: BatchView, change: StatusChange, turn: { ready: Promise<void>; done: () => void }): Promise<void> {
   const task = change.after;
-  const client = await batch.client(task.owner_id);
+  // Read side by side, so the first attempt waits for one round trip before the message's write: the client's
+  // secret, the endpoint (created the first time its URL is named), whether an earlier notification is pending.
+  const [client, endpoint, nothingBefore] = await Promise.all([
+    batch.client(task.owner_id),
+    batch.endpoint(task.owner_id, task.notify_hook!),
+    nothingPendingBefore(deps, batch, change, messageSeqOf(task)),
+  ]);
   if (client === undefined) {
     deps.log.warn('task owner has no client record; notification dropped', { task_id: task.task_id });
     return;
   }
-  const endpoint = await batch.endpoint(task.owner_id, task.notify_hook!);
   const nowMs = deps.nowMs();
   const message = newMessage({ task, endpointId: endpoint.endpoint_id, payload: JSON.stringify(toTaskView(task)), nowMs, retentionDays: deps.retentionDays });
 
@@ -162,7 +167,7 @@ async function recordAndAttempt(deps: NotifyDeps, batch: BatchView, change: Stat
   }
 
   const timeLeft = (deps.remainingMs?.() ?? Infinity) > leaseMs(deps.firstAttemptTimeoutMs);
-  const attemptNow = timeLeft && !batch.isFailing(endpoint) && (await nothingPendingBefore(deps, batch, change, message.message_seq));
+  const attemptNow = timeLeft && !batch.isFailing(endpoint) && nothingBefore;
   const written = attemptNow ? claimedAtCreation(message, nowMs, nowMs + leaseMs(deps.firstAttemptTimeoutMs)) : message;
   const put = await deps.messages.put(written);
   if (!put.created) {
