@@ -45,12 +45,11 @@ const BASELINE_OF: Record<string, string> = {
   callback: 'callback',
   notifier: 'notifier',
   reconciler: 'reconciler',
-  // The notification functions (issue 9), by the nearest bare handler: a scheduled sender, a sender behind the API, plain reads and writes.
-  'delivery-worker': 'notifier',
-  'resend-notification': 'notifier',
-  'recover-notifications': 'get-task',
-  'list-endpoints': 'get-task',
-  'enable-endpoint': 'get-task',
+  'delivery-worker': 'delivery-worker',
+  'resend-notification': 'resend-notification',
+  'recover-notifications': 'recover-notifications',
+  'list-endpoints': 'list-endpoints',
+  'enable-endpoint': 'enable-endpoint',
 };
 
 export interface BundleFigure {
