@@ -55,6 +55,8 @@ export interface UnitsResult {
   /** What one notification (a status change told to a healthy hook at once) costs in DynamoDB: the notifier's calls per change. */
   readonly perNotification: { readonly writeCalls: number; readonly writeUnits: number; readonly indexWriteUnits: number; readonly readCalls: number; readonly readUnits: number };
   readonly reconcilerRun: { readonly calls: number; readonly readUnits: number };
+  /** One delivery worker run with nothing due, in process (its cost is per month, like the reconciler's). */
+  readonly deliveryWorkerRun: { readonly calls: number; readonly readUnits: number; readonly ms: number };
   readonly problems: string[];
 }
 
@@ -186,6 +188,16 @@ export async function unitsPhase(ctx: BenchContext): Promise<UnitsResult> {
     const reconcilerEntries = meter.entries.filter((entry) => entry.operation === 'Query' && entry.index === OPEN_TASKS_INDEX);
     const reconcilerRuns = Math.max(1, Math.round(reconcilerEntries.length / 4));
 
+    // One delivery worker run with nothing due (after drainNotifications, nothing is).
+    await drainNotifications(ctx);
+    meter.reset();
+    const worker = (await importHandler('delivery-worker')) as (event: unknown, context: Context) => Promise<unknown>;
+    const workerStarted = performance.now();
+    await worker(scheduledEvent(), lambdaContext('delivery-worker', FUNCTION_NEEDS['delivery-worker'].memorySize, FUNCTION_NEEDS['delivery-worker'].timeout.toMilliseconds()));
+    const workerMs = performance.now() - workerStarted;
+    const workerEntries = meter.entries.filter((entry) => entry.operation === 'Query' && entry.index === DUE_MESSAGES_INDEX);
+    const deliveryWorkerRun = { calls: workerEntries.length, readUnits: round(readOf(workerEntries), 2), ms: round(workerMs, 1) };
+
     const finalTask = (await doc.send(new GetCommand({ TableName: stack.tableNames.tasks, Key: { task_id: taskIds[0] }, ConsistentRead: true }))).Item ?? {};
     const deliveries = (await doc.send(new QueryCommand({ TableName: stack.tableNames.deliveries, KeyConditionExpression: 'task_id = :t', ExpressionAttributeValues: { ':t': taskIds[0] } }))).Items ?? [];
     const result: UnitsResult = {
@@ -199,6 +211,7 @@ export async function unitsPhase(ctx: BenchContext): Promise<UnitsResult> {
       conditionFailedWrites: life.filter((e) => e.conditionFailed).length,
       perNotification: notificationCost(life, stack.tableNames, 3 * taskIds.length),
       reconcilerRun: { calls: round(reconcilerEntries.length / reconcilerRuns, 2), readUnits: round(readOf(reconcilerEntries) / reconcilerRuns, 2) },
+      deliveryWorkerRun,
       problems,
     };
     log(`units per task: ${result.perTask.readUnits} RRU, ${result.perTask.writeUnits} WRU in ${result.perTask.calls} calls; task item ${result.taskItemBytes} bytes`);
