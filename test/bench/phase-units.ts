@@ -38,7 +38,7 @@ export interface UnitsLine {
   readonly callsPerTask: number;
   readonly readUnitsPerTask: number;
   readonly writeUnitsPerTask: number;
-  /** Of the write units, those spent on the open-task index (GSI). */
+  /** Of the write units, those spent on global secondary indexes (open tasks, due notifications). */
   readonly indexWriteUnitsPerTask: number;
 }
 

@@ -103,7 +103,7 @@ function dynamoUnits(u: NonNullable<BenchResults['dynamoUnits']>): string[] {
   return [
     `5. DynamoDB per task over its life (${u.tasks} tasks: extend, 3 callbacks, 3 notifications, 1 GET); ${u.method}`,
     table(['operation', 'table', 'calls', 'RRU', 'WRU', 'of which GSI', 'step'], u.lines.map((l) => [l.operation, l.table, l.callsPerTask, l.readUnitsPerTask, l.writeUnitsPerTask, l.indexWriteUnitsPerTask, l.step])),
-    `   per task: ${u.perTask.calls} calls, ${u.perTask.readUnits} RRU, ${u.perTask.writeUnits} WRU (${u.perTask.indexWriteUnits} of them on the open-task index); with an Idempotency-Key +${u.idempotencyKeyExtra.writeUnits} WRU; task item ${u.taskItemBytes} B, delivery item ${u.deliveryItemBytes} B; writes refused by their condition: ${u.conditionFailedWrites}`,
+    `   per task: ${u.perTask.calls} calls, ${u.perTask.readUnits} RRU, ${u.perTask.writeUnits} WRU (${u.perTask.indexWriteUnits} of them on indexes: open tasks, due notifications); with an Idempotency-Key +${u.idempotencyKeyExtra.writeUnits} WRU; task item ${u.taskItemBytes} B, delivery item ${u.deliveryItemBytes} B; writes refused by their condition: ${u.conditionFailedWrites}`,
     `   per notification (told at once): ${u.perNotification.writeCalls} writes, ${u.perNotification.writeUnits} WRU (${u.perNotification.indexWriteUnits} on indexes), ${u.perNotification.readCalls} reads, ${u.perNotification.readUnits} RRU`,
   ];
 }
