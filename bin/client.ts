@@ -7,6 +7,7 @@
  * local stack `npm start` is running (lib/client-cli/target.ts).
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { isDomainError } from '../functions/domain/errors';
 import { COMMANDS } from '../lib/client-cli/commands';
 import { describeAwsFailure, resolveTarget, TargetError, UsageError } from '../lib/client-cli/target';
 import { localDefault } from '../lib/local/local-stack';
@@ -79,6 +80,8 @@ async function main(argv: string[]): Promise<number> {
     await command.run({ args: parsed.positionals, options: parsed.values as Record<string, string | boolean | undefined>, target, print: (line) => console.log(line) });
   } catch (error) {
     if (error instanceof UsageError || error instanceof TargetError) throw error;
+    // A refusal of the gateway's own rules (no such client, a name shared by two): its message says what to do.
+    if (isDomainError(error)) throw new TargetError(`${name}: ${error.message}`);
     throw new TargetError(`${name} failed: ${describeAwsFailure(error, target.description)}`);
   } finally {
     target.close();

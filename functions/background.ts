@@ -55,7 +55,7 @@ export const backgroundFunctions: readonly BackgroundFunction[] = [
     trigger: { kind: 'schedule', everyMinutes: 'reconcileIntervalMinutes', localEveryMs: 'scheduleEveryMs', oneAtATime: 'reconcilerReservedConcurrency' },
   },
   {
-    // Tells clients' notify_hooks of status changes of their tasks.
+    // Turns status changes of tasks with a notify_hook into durable notification messages, with a short first attempt.
     functionName: 'notifier',
     trigger: {
       kind: 'stream',
@@ -67,6 +67,11 @@ export const backgroundFunctions: readonly BackgroundFunction[] = [
       bisectBatchOnError: true,
       reportBatchItemFailures: true,
     },
+  },
+  {
+    // Delivers the notification messages that are due: retries, first attempts left to it, redeliveries.
+    functionName: 'delivery-worker',
+    trigger: { kind: 'schedule', everyMinutes: 'deliveryWorkerIntervalMinutes', localEveryMs: 'deliveryWorkerEveryMs' },
   },
 ];
 

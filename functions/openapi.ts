@@ -138,12 +138,16 @@ function taskChangedWebhook(components: SchemaComponents) {
       operationId: 'taskChanged',
       summary: 'A task of yours changed status: sent to its notify_hook',
       description:
-        'The body is the task as GET returns it, signed per Standard Webhooks with your whsec_ secret: verify it with the standardwebhooks library. ' +
-        'Any 2xx answer means delivered; anything else, or no answer in time, is retried with backoff. Every attempt is listed by listDeliveries.',
+        'The body is the task as GET returned it at that change, signed per Standard Webhooks with your whsec_ secret: verify it with the standardwebhooks library. ' +
+        "Any 2xx answer means delivered; anything else, or no answer in time, is retried on the stage's schedule (8 attempts over about 27.6 h by default, Retry-After honoured), " +
+        "at least once and in order per task; 410 disables your endpoint (see listEndpoints). Every attempt is listed by listDeliveries.",
       parameters: [
-        signatureHeader('webhook-id', 'The same for every attempt of one status change: deduplicate on it.'),
+        signatureHeader('webhook-id', 'The same for every attempt and redelivery of one status change: deduplicate on it.'),
         signatureHeader('webhook-timestamp', 'Unix seconds of this attempt (signed).'),
-        signatureHeader('webhook-signature', 'v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">.'),
+        signatureHeader(
+          'webhook-signature',
+          'v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">; during a secret rotation\'s overlap, two of them, space-separated (the new secret\'s and the old one\'s): either verifies.',
+        ),
       ],
       requestBody: { required: true, content: { [JSON_MEDIA_TYPE]: { schema: components.convert(taskViewSchema, 'output') } } },
       responses: {

@@ -9,7 +9,8 @@
 import * as z from 'zod/mini';
 import { upstreamGenerationSchema } from './adapters/upstream/response';
 import { generationRequestSchema, idempotencyKeySchema, taskIdPathSchema } from './domain/generation-request';
-import { callbackOutcomeSchema, deliveryListSchema, taskViewSchema } from './domain/views';
+import { endpointIdPathSchema, recoverRequestSchema } from './domain/notification-requests';
+import { callbackOutcomeSchema, deliveryListSchema, endpointListSchema, endpointViewSchema, notificationViewSchema, recoverResultSchema, taskViewSchema } from './domain/views';
 import type { ErrorStatus } from './http/error-catalog';
 
 export type RouteAuth = 'client' | 'none';
@@ -119,11 +120,50 @@ export const routes: readonly RouteDefinition[] = [
     path: '/luma/generations/{task_id}/deliveries',
     auth: 'client',
     jsonBody: false,
-    summary: 'Every notification attempt to your notify_hook for one of your tasks, and how it answered',
+    summary: 'Every notification attempt to your notify_hook for one of your tasks, how it answered, and where each notification stands',
     contract: { pathParameters: taskIdPathSchema, data: deliveryListSchema, errors: [400, 404] },
   },
   {
-    ...CALLBACK_ROUTE,
+    functionName: 'resend-notification',
+    method: 'POST',
+    path: '/luma/generations/{task_id}/notifications/resend',
+    auth: 'client',
+    jsonBody: false,
+    summary: "Send one of your tasks' latest notification again, now (same webhook-id)",
+    contract: { pathParameters: taskIdPathSchema, data: notificationViewSchema, errors: [400, 404, 409] },
+  },
+  {
+    functionName: 'recover-notifications',
+    method: 'POST',
+    path: '/luma/notifications/recover',
+    auth: 'client',
+    jsonBody: true,
+    summary: 'Send again every notification of yours that was exhausted or skipped since a time',
+    contract: { body: recoverRequestSchema, data: recoverResultSchema, errors: [400, 413, 415] },
+  },
+  {
+    functionName: 'list-endpoints',
+    method: 'GET',
+    path: '/luma/endpoints',
+    auth: 'client',
+    jsonBody: false,
+    summary: 'Your endpoints (notify_hook URLs), enabled or disabled and why',
+    contract: { data: endpointListSchema, errors: [] },
+  },
+  {
+    functionName: 'enable-endpoint',
+    method: 'POST',
+    path: '/luma/endpoints/{endpoint_id}/enable',
+    auth: 'client',
+    jsonBody: false,
+    summary: 'Enable one of your endpoints again (after a 410 or days of failures)',
+    contract: { pathParameters: endpointIdPathSchema, data: endpointViewSchema, errors: [400, 404] },
+  },
+  {
+    // CALLBACK_ROUTE's fields, written out: a spread would keep this whole table (and its schemas) in every bundle.
+    functionName: 'callback',
+    method: 'POST',
+    path: '/luma/callbacks/{token}',
     auth: 'none',
     jsonBody: true,
     // The upstream's callbacks are most of a task's requests: off the per-request-priced REST API.

@@ -47,7 +47,9 @@ function setting<T, const S extends Omit<SettingSpec<T>, 'kind'>>(kind: SettingK
 const SUBMITTERS = ['extend', 'create'];
 const UPSTREAM_CALLERS = [...SUBMITTERS, 'reconciler'];
 /** Every Lambda of the stack (functions/background.ts's functionNames; a test holds them equal). */
-export const EVERY_FUNCTION = ['authorizer', 'extend', 'create', 'get-task', 'list-deliveries', 'callback', 'reconciler', 'notifier'];
+export const EVERY_FUNCTION = ['authorizer', 'extend', 'create', 'get-task', 'list-deliveries', 'callback', 'reconciler', 'notifier', 'delivery-worker', 'resend-notification', 'recover-notifications', 'list-endpoints', 'enable-endpoint'];
+/** The functions that send notifications: the stream consumer's first attempt, the worker's retries, a client's resend. */
+const DELIVERERS = ['notifier', 'delivery-worker', 'resend-notification'];
 
 /** CloudWatch Logs' retention periods, in days. */
 export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
@@ -136,31 +138,62 @@ export const SETTINGS = {
   }),
   taskRetentionDays: setting(integer({ min: 1 }), {
     env: 'TASK_RETENTION_DAYS',
-    readBy: [...UPSTREAM_CALLERS, 'notifier'],
+    readBy: [...UPSTREAM_CALLERS, ...DELIVERERS],
     context: true,
     default: 90,
-    description: 'TTL of tasks and delivery records',
+    description: 'TTL of tasks, notification messages and delivery records',
   }),
 
   // --- notifications -----------------------------------------------------------------------------
   allowLoopbackHooks: setting(flag(), {
     env: 'ALLOW_LOOPBACK_HOOKS',
-    readBy: [...SUBMITTERS, 'notifier'],
+    readBy: [...SUBMITTERS, ...DELIVERERS],
     localOnly: true,
     default: false,
     description: 'lets a notify_hook be plain http on loopback (set by the local stack only)',
   }),
-  notifyRetryDelaysMs: setting(listOf(integer({ min: 0 })), {
-    env: 'NOTIFY_RETRY_DELAYS_MS',
-    readBy: ['notifier'],
-    default: [500, 2000],
-    description: 'milliseconds between delivery attempts in one notifier invocation',
+  notifyFirstAttemptTimeoutMs: setting(integer({ min: 100, max: 5000 }), {
+    env: 'NOTIFY_FIRST_ATTEMPT_TIMEOUT_MS',
+    readBy: ['notifier', 'resend-notification'],
+    context: true,
+    default: 2000,
+    description: "timeout of the first attempt, made by the stream consumer (or a resend) at once; a hook that does not answer in time is retried by the delivery worker",
   }),
   notifyTimeoutMs: setting(integer({ min: 1, max: 30_000 }), {
     env: 'NOTIFY_TIMEOUT_MS',
-    readBy: ['notifier'],
+    readBy: ['delivery-worker'],
     default: 5000,
-    description: 'timeout of one delivery attempt',
+    description: "timeout of one delivery worker's attempt",
+  }),
+  webhookRetrySchedule: setting(listOf(integer({ min: 0, max: 86_400 }), { minItems: 1 }), {
+    env: 'WEBHOOK_RETRY_SCHEDULE',
+    readBy: DELIVERERS,
+    context: true,
+    default: [0, 60, 300, 1800, 7200, 18_000, 36_000, 36_000],
+    local: {},
+    description: 'seconds before each attempt of a notification, each after the one before (with up to 10% jitter); after the last, the notification is exhausted',
+  }),
+  webhookDisableAfterSeconds: setting(integer({ min: 1 }), {
+    env: 'WEBHOOK_DISABLE_AFTER_SECONDS',
+    readBy: DELIVERERS,
+    context: true,
+    default: 432_000,
+    defaultText: '432000 (5 days)',
+    local: { defaultText: '432000 (5 days)' },
+    description: 'an endpoint (a hook URL) failing every attempt for this long is disabled (a 410 answer disables it at once)',
+  }),
+  webhookSecretOverlapSeconds: setting(integer({ min: 0 }), {
+    env: 'WEBHOOK_SECRET_OVERLAP_SECONDS',
+    readBy: DELIVERERS,
+    context: true,
+    default: 86_400,
+    local: {},
+    description: "after a client's webhook secret is rotated, how long notifications are signed with the old secret too",
+  }),
+  deliveryWorkerIntervalMinutes: setting(integer({ min: 1, max: 60 }), {
+    context: true,
+    default: 1,
+    description: 'delivery worker schedule (retries of notifications)',
   }),
 
   // --- the deployed stack --------------------------------------------------------------------------
@@ -283,6 +316,11 @@ export const SETTINGS = {
     env: 'LOCAL_RECONCILE_EVERY_MS',
     local: { default: 5000 },
     description: 'how often the local reconciler runs',
+  }),
+  deliveryWorkerEveryMs: setting(integer({ min: 100 }), {
+    env: 'LOCAL_DELIVERY_EVERY_MS',
+    local: { default: 1000 },
+    description: 'how often the local delivery worker runs',
   }),
   accessLogFormat: setting(oneOf(['line', 'json']), {
     env: 'LOCAL_ACCESS_LOG',

@@ -39,10 +39,24 @@ export const OPEN_TASKS_INDEX = 'open-tasks';
 /** Number of partitions of the sparse open-task index (avoids one hot key). */
 export const OPEN_TASK_SHARDS = 4;
 
+/** The partition of a sparse, sharded index an item with this (UUID) id falls in: its first 32 bits, modulo `shards`. */
+export function shardOf(id: string, shards: number): string {
+  return String(parseInt(id.slice(0, 8), 16) % shards);
+}
+
 /** The open-task index partition of a task (its open_shard). */
 export function openShard(taskId: string): string {
-  return String(parseInt(taskId.slice(0, 8), 16) % OPEN_TASK_SHARDS);
+  return shardOf(taskId, OPEN_TASK_SHARDS);
 }
+
+/** The sparse index of notification messages due for an attempt, which the delivery worker reads. */
+export const DUE_MESSAGES_INDEX = 'due-messages';
+
+/** Partitions of the due-message index (as the open-task index: no hot key). */
+export const DUE_MESSAGE_SHARDS = 4;
+
+/** The sparse index of a client's messages whose delivery ended without success (exhausted, skipped), for recover. */
+export const UNDELIVERED_MESSAGES_INDEX = 'undelivered-messages';
 
 /**
  * One item per task. The stream of this table is a public contract: see
@@ -96,8 +110,52 @@ const deliveries: TableDefinition = {
   globalSecondaryIndexes: [],
 };
 
+/**
+ * One durable message per notification (a task's status change for its
+ * notify_hook), keyed by the task and the message's place in the task's
+ * order (`message_seq`), holding the signed body, its state and its next
+ * attempt. Kept for the retention period, whatever its outcome. Two sparse
+ * indexes: messages due for an attempt (only pending ones carry due_shard),
+ * and messages whose delivery ended without success (only those carry
+ * undelivered_owner), so neither index is written for a message delivered
+ * at once but on its way in and out of the due index.
+ */
+const messages: TableDefinition = {
+  id: 'Messages',
+  env: 'MESSAGES_TABLE',
+  partitionKey: { name: 'task_id', type: 'S' },
+  sortKey: { name: 'message_seq', type: 'S' },
+  timeToLiveAttribute: 'expires_at',
+  globalSecondaryIndexes: [
+    {
+      indexName: DUE_MESSAGES_INDEX,
+      partitionKey: { name: 'due_shard', type: 'S' },
+      sortKey: { name: 'due_at_ms', type: 'N' },
+      nonKeyAttributes: ['owner_id', 'endpoint_id'],
+    },
+    {
+      indexName: UNDELIVERED_MESSAGES_INDEX,
+      partitionKey: { name: 'undelivered_owner', type: 'S' },
+      sortKey: { name: 'created_at', type: 'N' },
+      nonKeyAttributes: ['message_state'],
+    },
+  ],
+};
+
+/**
+ * A client's endpoints: each hook URL its tasks name, with its state
+ * (enabled, or disabled and why) and since when it has been failing.
+ */
+const endpoints: TableDefinition = {
+  id: 'Endpoints',
+  env: 'ENDPOINTS_TABLE',
+  partitionKey: { name: 'client_id', type: 'S' },
+  sortKey: { name: 'endpoint_id', type: 'S' },
+  globalSecondaryIndexes: [],
+};
+
 /** Every table, by its role. */
-export const TABLES = { tasks, clients, idempotency, deliveries } as const satisfies Record<string, TableDefinition>;
+export const TABLES = { tasks, clients, idempotency, deliveries, messages, endpoints } as const satisfies Record<string, TableDefinition>;
 
 export type TableRole = keyof typeof TABLES;
 export const tableRoles = Object.keys(TABLES) as TableRole[];

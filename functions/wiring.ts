@@ -13,6 +13,8 @@ import { AWS_CLIENT_CONFIG } from '#adapters/aws-client-config';
 import { createClientStore } from '#adapters/dynamodb/client-store';
 import { createDeliveryStore } from '#adapters/dynamodb/delivery-store';
 import { documentClient } from '#adapters/dynamodb/document-client';
+import { createEndpointStore } from '#adapters/dynamodb/endpoint-store';
+import { createMessageStore } from '#adapters/dynamodb/message-store';
 import { createTaskStore } from '#adapters/dynamodb/task-store';
 import { deliverToHook } from '#adapters/hook-delivery';
 import { logger } from '#adapters/logger';
@@ -20,10 +22,13 @@ import { metricSink } from '#adapters/metrics';
 import { createSecretCache } from '#adapters/secret-cache';
 import { createUpstreamClient } from '#adapters/upstream/http-client';
 import type { CallbackDeps } from '#domain/apply-callback';
+import { DELIVERY_WORKER_BOUNDS, type WorkerDeps } from '#domain/deliver-due';
+import type { AttemptDeps } from '#domain/message-attempt';
 import { generationRequestSchema } from '#domain/generation-request';
 import type { HookPolicy } from '#domain/hook-url';
 import type { NotifyDeps } from '#domain/notify';
 import type { ReconcileDeps } from '#domain/reconcile';
+import { RECOVER_MAX_PER_CALL, type RecoverDeps, type ResendDeps } from '#domain/redeliver';
 import type { Lifecycle, SubmitDeps } from '#domain/submit-generation';
 import { crashPoint } from './crash-points';
 import { readSettings } from './settings';
@@ -55,6 +60,10 @@ export const taskStore = /* @__PURE__ */ once(() =>
 export const clientStore = /* @__PURE__ */ once(() => createClientStore({ client: documentClient(), clientsTable: tableName('clients') }));
 
 export const deliveryStore = /* @__PURE__ */ once(() => createDeliveryStore({ client: documentClient(), deliveriesTable: tableName('deliveries') }));
+
+export const messageStore = /* @__PURE__ */ once(() => createMessageStore({ client: documentClient(), messagesTable: tableName('messages') }));
+
+export const endpointStore = /* @__PURE__ */ once(() => createEndpointStore({ client: documentClient(), endpointsTable: tableName('endpoints') }));
 
 /** Only the local stack lets hooks use plain http on loopback; the deployed stack never sets it. */
 export const hookPolicy = /* @__PURE__ */ once((): HookPolicy => ({ allowLoopbackHttp: settings().allowLoopbackHooks }));
@@ -119,18 +128,49 @@ export const reconcileDeps = /* @__PURE__ */ once(
   }),
 );
 
-/** The notifier's dependencies but its time budget, which comes from each invocation. */
-export const notifyDeps = /* @__PURE__ */ once(
-  (): Omit<NotifyDeps, 'remainingMs'> => ({
-    clients: clientStore(),
+/** What every sender of notifications needs (the stream consumer, the delivery worker, a resend). */
+const attemptDeps = /* @__PURE__ */ once(
+  (): AttemptDeps => ({
+    messages: messageStore(),
     deliveries: deliveryStore(),
+    endpoints: endpointStore(),
+    deliver: deliverToHook,
     policy: hookPolicy(),
     log: logger,
     metrics: metricSink,
     nowMs: Date.now,
-    retryDelaysMs: settings().notifyRetryDelaysMs,
-    timeoutMs: settings().notifyTimeoutMs,
+    schedule: settings().webhookRetrySchedule,
+    disableAfterSeconds: settings().webhookDisableAfterSeconds,
+    secretOverlapSeconds: settings().webhookSecretOverlapSeconds,
     retentionDays: settings().taskRetentionDays,
-    deliver: deliverToHook,
   }),
 );
+
+/** The notifier's dependencies but its time budget, which comes from each invocation. */
+export const notifyDeps = /* @__PURE__ */ once(
+  (): Omit<NotifyDeps, 'remainingMs'> => ({
+    ...attemptDeps(),
+    clients: clientStore(),
+    firstAttemptTimeoutMs: settings().notifyFirstAttemptTimeoutMs,
+  }),
+);
+
+/**
+ * The delivery worker's dependencies but its time budget. 16 attempts at
+ * once, at most 2 of them to one endpoint: a hanging hook holds 2 slots for
+ * one attempt timeout per run.
+ */
+export const workerDeps = /* @__PURE__ */ once(
+  (): Omit<WorkerDeps, 'remainingMs'> => ({
+    ...attemptDeps(),
+    clients: clientStore(),
+    attemptTimeoutMs: settings().notifyTimeoutMs,
+    ...DELIVERY_WORKER_BOUNDS,
+  }),
+);
+
+export const resendDeps = /* @__PURE__ */ once(
+  (): ResendDeps => ({ ...attemptDeps(), clients: clientStore(), firstAttemptTimeoutMs: settings().notifyFirstAttemptTimeoutMs }),
+);
+
+export const recoverDeps = /* @__PURE__ */ once((): Omit<RecoverDeps, 'remainingMs'> => ({ messages: messageStore(), nowMs: Date.now, maxPerCall: RECOVER_MAX_PER_CALL }));

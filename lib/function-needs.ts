@@ -1,5 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
-import { OPEN_TASKS_INDEX, type TableRole } from '../functions/tables';
+import { DUE_MESSAGES_INDEX, OPEN_TASKS_INDEX, UNDELIVERED_MESSAGES_INDEX, type TableRole } from '../functions/tables';
+import { SETTINGS } from '../functions/settings';
 import { CALLBACK_FUNCTION_TIMEOUT_SECONDS, SUBMIT_FUNCTION_TIMEOUT_MS, timeoutSecondsFor } from '../functions/time-budget';
 
 export interface TableAccess {
@@ -30,6 +31,15 @@ export interface FunctionNeeds {
 // only if a transaction gains a ConditionCheck).
 const TASK_WRITER = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'];
 const IDEMPOTENCY = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'];
+
+/** What a function that sends notifications (claims, attempts, settles) touches. */
+const SENDER_TABLES: readonly TableAccess[] = [
+  { table: 'clients', actions: ['dynamodb:GetItem'] },
+  { table: 'endpoints', actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'] },
+  { table: 'messages', actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'] },
+  // The attempt record; GetItem: did an attempt whose message was never settled deliver it?
+  { table: 'deliveries', actions: ['dynamodb:GetItem', 'dynamodb:PutItem'] },
+];
 
 /** The submit functions wait for the upstream and DynamoDB: their timeout and each step's share come from functions/time-budget.ts, inside API Gateway's 29 s. */
 const submitter = (description: string): FunctionNeeds => ({
@@ -73,13 +83,52 @@ export const FUNCTION_NEEDS: Readonly<Record<string, FunctionNeeds>> = {
     invocation: 'synchronous',
   },
   'list-deliveries': {
-    description: "GET /luma/generations/{task_id}/deliveries: notification attempts for one of the caller's tasks",
+    description: "GET /luma/generations/{task_id}/deliveries: notification attempts and notifications of one of the caller's tasks",
     tables: [
       { table: 'tasks', actions: ['dynamodb:GetItem'] },
       { table: 'deliveries', actions: ['dynamodb:Query'] },
+      { table: 'messages', actions: ['dynamodb:Query'] },
     ],
     memorySize: 256,
     timeout: Duration.seconds(timeoutSecondsFor(2)),
+    invocation: 'synchronous',
+  },
+  'resend-notification': {
+    description: "POST /luma/generations/{task_id}/notifications/resend: sends a task's latest notification again",
+    tables: [
+      { table: 'tasks', actions: ['dynamodb:GetItem'] },
+      ...SENDER_TABLES,
+    ],
+    memorySize: 256,
+    // Task, messages, then (endpoint, client, earlier pending) at once, the requeue, one first attempt, its record,
+    // settling write and the read of the outcome. The attempt is made only when it and its writes fit the time left;
+    // the message is pending before it, so one cut short is finished by the worker.
+    timeout: Duration.seconds(timeoutSecondsFor(5, SETTINGS.notifyFirstAttemptTimeoutMs.default)),
+    invocation: 'synchronous',
+  },
+  'recover-notifications': {
+    description: "POST /luma/notifications/recover: makes the caller's exhausted and skipped notifications since a time pending again",
+    tables: [
+      { table: 'messages', actions: ['dynamodb:Query'], index: UNDELIVERED_MESSAGES_INDEX },
+      { table: 'messages', actions: ['dynamodb:UpdateItem'] },
+    ],
+    memorySize: 256,
+    // Pages and conditional updates in parallel, stopping in time (redeliver.ts) with `more: true`.
+    timeout: Duration.seconds(15),
+    invocation: 'synchronous',
+  },
+  'list-endpoints': {
+    description: "GET /luma/endpoints: the caller's endpoints and their state",
+    tables: [{ table: 'endpoints', actions: ['dynamodb:Query'] }],
+    memorySize: 256,
+    timeout: Duration.seconds(timeoutSecondsFor(2)),
+    invocation: 'synchronous',
+  },
+  'enable-endpoint': {
+    description: "POST /luma/endpoints/{endpoint_id}/enable: re-enables one of the caller's endpoints",
+    tables: [{ table: 'endpoints', actions: ['dynamodb:UpdateItem'] }],
+    memorySize: 256,
+    timeout: Duration.seconds(timeoutSecondsFor(1)),
     invocation: 'synchronous',
   },
   reconciler: {
@@ -95,18 +144,34 @@ export const FUNCTION_NEEDS: Readonly<Record<string, FunctionNeeds>> = {
     invocation: 'asynchronous',
   },
   notifier: {
-    description: "Tells clients' notify_hook of task status changes (task table stream)",
+    description: 'Turns task status changes (task table stream) into durable notification messages, with a short first attempt',
     tables: [
       // The client's webhook secret; the task itself comes in the stream record.
       { table: 'clients', actions: ['dynamodb:GetItem'] },
+      // The endpoint of the hook URL (created the first time a task names it; marked failing or disabled).
+      { table: 'endpoints', actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'] },
+      // One conditional PutItem per status change; Query: an earlier message still pending?; UpdateItem: its first attempt's outcome.
+      { table: 'messages', actions: ['dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'] },
       // One record per delivery attempt.
       { table: 'deliveries', actions: ['dynamodb:PutItem'] },
     ],
     memorySize: 256,
-    // Outbound calls with short timeouts and in-invocation retries.
+    // Writes, and first attempts bounded by notifyFirstAttemptTimeoutMs, in parallel.
     timeout: Duration.seconds(60),
     // Polled from the stream by an event source mapping (its failures go to the mapping's destination).
     invocation: 'synchronous',
+  },
+  'delivery-worker': {
+    description: 'Delivers the notification messages that are due: retries, deferred first attempts, redeliveries',
+    tables: [
+      // The sparse due-message index, then the messages themselves.
+      { table: 'messages', actions: ['dynamodb:Query'], index: DUE_MESSAGES_INDEX },
+      ...SENDER_TABLES,
+    ],
+    memorySize: 256,
+    timeout: Duration.seconds(60),
+    // Run by an EventBridge schedule.
+    invocation: 'asynchronous',
   },
 };
 

@@ -26,9 +26,9 @@ export interface LumaGatewayStackProps extends StackProps {
 
 /**
  * luma-gateway: the public REST API, its functions, the task, client,
- * idempotency and delivery tables, the upstream key secret, the scheduled
- * reconciler and the stream-fed notifier; alarms to an SNS topic and a
- * dashboard.
+ * idempotency, delivery, message and endpoint tables, the upstream key
+ * secret, the scheduled reconciler and delivery worker, and the stream-fed
+ * notifier; alarms to an SNS topic and a dashboard.
  *
  * A failed first create must leave nothing that blocks the retry: no
  * retained resource has a fixed name, and what is retained on delete is
@@ -177,7 +177,7 @@ export class LumaGatewayStack extends Stack {
     });
     new CfnOutput(this, 'NotifierDeadLetterQueueUrl', {
       value: this.notifierQueue().queueUrl,
-      description: 'Stream coordinates of task notifications that could not be delivered',
+      description: 'Stream coordinates of status changes whose notification message could not be written',
     });
     new CfnOutput(this, 'UpstreamSecretArn', {
       value: this.upstreamSecret.secret.secretArn,

@@ -1,7 +1,10 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { NOTIFICATION_LOG_EVENTS } from '../functions/domain/message';
+import { settingsReadBy } from '../functions/settings';
 import type { GatewayApi } from './api';
 import type { GatewayFunction } from './gateway-function';
 import { GATEWAY_METRICS_NAMESPACE, gatewayMetricDimensions, type GatewayMetricName } from './gateway-metrics';
@@ -25,6 +28,8 @@ export const RUNBOOKS = [
   'tasks-failed-unconfirmed',
   'tasks-stuck-open',
   'upstream-error-rate',
+  'notifications-exhausted',
+  'endpoints-disabled',
 ] as const;
 export type Runbook = (typeof RUNBOOKS)[number];
 
@@ -59,7 +64,28 @@ export const THRESHOLDS = {
   /** Upstream requests without a usable answer, % of requests, in each of 2 consecutive periods with at least `upstreamMinRequests`. */
   upstreamErrorPercent: 20,
   upstreamMinRequests: 10,
+  /** Notifications that exhausted their retry schedule undelivered, per hour. */
+  notificationsExhaustedPerHour: 1,
+  /** Client endpoints disabled (a 410, or failing for webhookDisableAfterSeconds), per hour. */
+  endpointsDisabledPerHour: 1,
 } as const;
+
+/**
+ * What the functions that send notifications log when a notification is
+ * exhausted or an endpoint disabled (functions/domain/message.ts), counted
+ * by CloudWatch Logs metric filters on their log groups: measured from the
+ * log lines they already write, one namespace per stage.
+ */
+export const LOG_EVENT_METRICS = {
+  NotificationsExhausted: NOTIFICATION_LOG_EVENTS.exhausted,
+  EndpointsDisabled: NOTIFICATION_LOG_EVENTS.endpointDisabled,
+} as const;
+export type LogEventMetricName = keyof typeof LOG_EVENT_METRICS;
+
+export const logEventNamespace = (stage: string) => `LumaGateway/LogEvents/${stage}`;
+
+/** The functions that send notifications: those that read the retry schedule. */
+export const notificationSenders = (functionNames: Iterable<string>) => [...functionNames].filter((name) => settingsReadBy(name).includes('webhookRetrySchedule'));
 
 const PERIOD = Duration.minutes(5);
 
@@ -268,6 +294,22 @@ export class GatewayMonitoring extends Construct {
       metric: this.gatewayMetric('TasksFailedUnconfirmed', { period: Duration.hours(1) }),
       threshold: THRESHOLDS.tasksFailedUnconfirmedPerHour,
     });
+    // --- notifications (log events of the functions that send them) -------------------------------
+    this.countLogEvents();
+    this.addAlarm({
+      key: 'NotificationsExhausted',
+      runbook: 'notifications-exhausted',
+      summary: "A client's notification exhausted its retry schedule (about 27 hours by default) without a 2xx from its hook.",
+      metric: this.logEventMetric('NotificationsExhausted'),
+      threshold: THRESHOLDS.notificationsExhaustedPerHour,
+    });
+    this.addAlarm({
+      key: 'EndpointsDisabled',
+      runbook: 'endpoints-disabled',
+      summary: "A client's endpoint (notify_hook URL) was disabled: it answered 410, or failed every attempt for webhookDisableAfterSeconds.",
+      metric: this.logEventMetric('EndpointsDisabled'),
+      threshold: THRESHOLDS.endpointsDisabledPerHour,
+    });
     this.addAlarm({
       key: 'OpenTasksPastDeadline',
       runbook: 'tasks-stuck-open',
@@ -312,6 +354,27 @@ export class GatewayMonitoring extends Construct {
     alarm.addOkAction(...this.props.actions);
     this.alarms.push({ key: spec.key, runbook: spec.runbook, alarm });
     return alarm;
+  }
+
+  /** One metric filter per log event and sending function: each matching line counts 1. */
+  private countLogEvents(): void {
+    for (const name of notificationSenders(this.props.functions.keys())) {
+      const { logGroup } = this.functionNamed(name);
+      for (const [metricName, message] of Object.entries(LOG_EVENT_METRICS)) {
+        new logs.MetricFilter(this, `${metricName}-${name}`, {
+          logGroup,
+          metricNamespace: logEventNamespace(this.props.stage),
+          metricName,
+          // Powertools' JSON lines carry the log message in `message`.
+          filterPattern: logs.FilterPattern.stringValue('$.message', '=', message),
+          metricValue: '1',
+        });
+      }
+    }
+  }
+
+  private logEventMetric(name: LogEventMetricName): cloudwatch.Metric {
+    return new cloudwatch.Metric({ namespace: logEventNamespace(this.props.stage), metricName: name, statistic: cloudwatch.Stats.SUM, period: Duration.hours(1) });
   }
 
   private gatewayMetric(name: GatewayMetricName, options: { statistic?: string; period?: Duration; label?: string } = {}): cloudwatch.Metric {
@@ -444,7 +507,12 @@ export class GatewayMonitoring extends Construct {
         left: this.props.schedules.map((schedule) =>
           this.functionNamed(schedule.functionName).function.metricInvocations({ statistic: cloudwatch.Stats.SUM, label: `${schedule.functionName} runs` }),
         ),
-        right: [this.gatewayMetric('NotificationsDelivered'), this.gatewayMetric('NotificationsFailed'), this.gatewayMetric('NotificationsExhausted')],
+        right: [
+          this.gatewayMetric('NotificationsDelivered'),
+          this.gatewayMetric('NotificationsFailed'),
+          this.logEventMetric('NotificationsExhausted').with({ period: PERIOD }),
+          this.logEventMetric('EndpointsDisabled').with({ period: PERIOD }),
+        ],
       }),
     );
     dashboard.addWidgets(

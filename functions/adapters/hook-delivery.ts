@@ -73,7 +73,10 @@ export async function deliverToHook(request: DeliveryRequest): Promise<DeliveryO
         const status = res.statusCode ?? 0;
         if (status >= 200 && status < 300) resolve({ outcome: 'delivered', httpStatus: status, durationMs: elapsed() });
         else if (status >= 300 && status < 400) resolve({ outcome: 'failed', httpStatus: status, error: 'the hook answered a redirect; redirects are not followed', durationMs: elapsed() });
-        else resolve({ outcome: 'failed', httpStatus: status, error: `the hook answered HTTP ${status}`, durationMs: elapsed() });
+        else {
+          const retryAfter = res.headers['retry-after'];
+          resolve({ outcome: 'failed', httpStatus: status, error: `the hook answered HTTP ${status}`, durationMs: elapsed(), ...(retryAfter !== undefined && { retryAfter }) });
+        }
       });
       res.on('error', () => resolve({ outcome: 'failed', httpStatus: res.statusCode, error: 'the hook closed the connection', durationMs: elapsed() }));
     });

@@ -1,35 +1,35 @@
 /**
- * Tells clients of every status change: for each stream record that is one,
- * POST the task (as GET shows it) to the client's notify_hook, signed by the
- * Standard Webhooks spec, retried with backoff, every attempt recorded.
- * Records that still fail are reported as batch item failures, so Lambda
- * retries them (bounded) and then sends them to the on-failure destination.
+ * The stream consumer: turns every status change of a task with a
+ * notify_hook into one durable notification message (one conditional
+ * write, idempotent on the webhook-id), and makes its first attempt at once
+ * when nothing stands in the way, so a healthy hook is told without delay.
+ * Everything else (retries, endpoints that are failing or disabled,
+ * messages waiting behind an earlier one of their task) is left to the
+ * delivery worker (deliver-due.ts), so no hook ever holds back the stream:
+ *
+ * - a first attempt is bounded (firstAttemptTimeoutMs, e.g. 2 s) and made
+ *   in parallel across the batch's tasks; it is not made for an endpoint
+ *   already failing (its last attempt failed) or disabled, nor while an
+ *   earlier message of the task is still pending (order per task);
+ * - a replayed record (a retried or bisected batch) finds its message
+ *   written and sends nothing: what was done stands;
+ * - a record fails (for Lambda to retry) only when its message could not be
+ *   written, and then so do the later records of its task, in order.
  */
 import type { DynamoDBRecord } from 'aws-lambda';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { HookPolicy } from './hook-url';
-import { silentMetrics, type ClientStore, type DeliveryStore, type HookSender, type LogSink, type MetricSink } from './ports';
+import { attemptClaimed, leaseMs, type AttemptDeps, type AttemptResult } from './message-attempt';
+import { claimedAtCreation, messageSeqOf, newMessage, skippedAtCreation } from './message';
+import type { Client, ClientStore, Endpoint } from './ports';
 import { isStatusChange } from './task-events';
-import { toTaskView, type TaskItem } from './task';
-import { webhookHeaders, webhookId } from './webhook-signature';
+import { STATUS_RANK, toTaskView, type TaskItem } from './task';
+import type { MessageState } from './task-status';
 
-export interface NotifyDeps {
+export interface NotifyDeps extends AttemptDeps {
   readonly clients: Pick<ClientStore, 'get'>;
-  readonly deliveries: DeliveryStore;
-  readonly policy: HookPolicy;
-  readonly log: LogSink;
-  /** @default none recorded */
-  readonly metrics?: MetricSink;
-  /** Unix milliseconds. */
-  readonly nowMs: () => number;
-  /** Attempts per record in one invocation, and the waits between them. */
-  readonly retryDelaysMs: readonly number[];
-  readonly timeoutMs: number;
-  readonly retentionDays: number;
-  /** Sends one notification (functions/adapters/hook-delivery.ts). */
-  readonly deliver: HookSender;
-  readonly sleep?: (ms: number) => Promise<void>;
-  /** Milliseconds left in this invocation; no attempt starts that could not finish in time. */
+  /** Timeout of the first attempt, made at once. */
+  readonly firstAttemptTimeoutMs: number;
+  /** Milliseconds left in this invocation; no first attempt starts that could not finish in time. */
   readonly remainingMs?: () => number;
 }
 
@@ -37,135 +37,188 @@ export interface BatchResult {
   batchItemFailures: { itemIdentifier: string }[];
 }
 
-const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** A status change a stream record carries: the task before and after. */
+export interface StatusChange {
+  readonly before: TaskItem;
+  readonly after: TaskItem;
+}
 
-/** The task change a stream record carries, or undefined when it is not a status change with a hook. */
-export function statusChangeOf(record: DynamoDBRecord): TaskItem | undefined {
+/** The status change a stream record carries, or undefined when it is not a status change with a hook. */
+export function statusChangeOf(record: DynamoDBRecord): StatusChange | undefined {
   const { NewImage, OldImage } = record.dynamodb ?? {};
   if (record.eventName !== 'MODIFY' || NewImage === undefined || OldImage === undefined) return undefined;
   const after = unmarshall(NewImage as Parameters<typeof unmarshall>[0]) as TaskItem;
   const before = unmarshall(OldImage as Parameters<typeof unmarshall>[0]) as TaskItem;
   if (!isStatusChange(before.task_status, after.task_status) || !after.notify_hook) return undefined;
-  return after;
+  return { before, after };
 }
 
-/** Delivers one status change, with retries; true when delivered (or refused for good). */
-async function notifyChange(deps: NotifyDeps, task: TaskItem): Promise<boolean> {
-  const metrics = deps.metrics ?? silentMetrics;
-  // Several tasks are notified at once: each line names its own (never the hook's URL, which may be a credential).
-  const keys = { task_id: task.task_id, client_request_id: task.request_id };
-  const secret = (await deps.clients.get(task.owner_id))?.webhookSecret;
-  if (secret === undefined) {
-    deps.log.warn('task owner has no client record; notification dropped', keys);
-    return true;
-  }
-  const id = webhookId(task.task_id, task.task_status, task.revived_at !== undefined);
-  const attempted = { ...keys, webhook_id: id, task_status: task.task_status };
-  const body = JSON.stringify(toTaskView(task));
-  const sleep = deps.sleep ?? defaultSleep;
+/** What one batch reads once and learns as it goes: clients, endpoints, the state each message was left in. */
+class BatchView {
+  private readonly clientReads = new Map<string, Promise<Client | undefined>>();
+  private readonly endpointReads = new Map<string, Promise<Endpoint>>();
+  private readonly failingEndpoints = new Set<string>();
+  private readonly states = new Map<string, MessageState | AttemptResult>();
+  private readonly turns = new Map<string, Promise<void>>();
 
-  for (let attempt = 1; attempt <= deps.retryDelaysMs.length + 1; attempt += 1) {
-    // Out of time: leave the rest to Lambda's retry of this record.
-    if ((deps.remainingMs?.() ?? Infinity) < deps.timeoutMs + 1000) return false;
-    const attemptedAt = deps.nowMs();
-    const result = await deps.deliver({
-      url: task.notify_hook!,
-      // Signed anew for each attempt: the timestamp is part of the signature.
-      headers: webhookHeaders(secret, id, Math.floor(attemptedAt / 1000), body),
-      body,
-      timeoutMs: deps.timeoutMs,
-      policy: deps.policy,
-    });
-    await deps.deliveries.record({
-      task_id: task.task_id,
-      attempt_id: `${String(attemptedAt).padStart(14, '0')}#${id}#${attempt}`,
-      webhook_id: id,
-      task_status: task.task_status,
-      attempt,
-      attempted_at: Math.floor(attemptedAt / 1000),
-      outcome: result.outcome,
-      http_status: 'httpStatus' in result ? result.httpStatus : undefined,
-      error: 'error' in result ? result.error : undefined,
-      duration_ms: result.durationMs,
-      expires_at: Math.floor(attemptedAt / 1000) + deps.retentionDays * 86_400,
-    });
-    const outcome = { ...attempted, attempt, http_status: 'httpStatus' in result ? result.httpStatus : undefined, duration_ms: result.durationMs };
-    if (result.outcome === 'delivered') {
-      deps.log.info('notification delivered', outcome);
-      metrics.count('NotificationsDelivered');
-      return true;
+  constructor(private readonly deps: NotifyDeps) {}
+
+  /** A client's record, read once per batch however many of its tasks changed (a failed read is not shared). */
+  async client(clientId: string): Promise<Client | undefined> {
+    let read = this.clientReads.get(clientId);
+    if (read === undefined) {
+      read = this.deps.clients.get(clientId);
+      this.clientReads.set(clientId, read);
     }
-    metrics.count('NotificationsFailed');
-    if (result.outcome === 'refused') {
-      deps.log.warn('notification refused', { ...outcome, reason: result.error });
-      return true; // Retrying cannot make a forbidden address allowed.
+    try {
+      return await read;
+    } catch {
+      this.clientReads.delete(clientId);
+      return this.deps.clients.get(clientId);
     }
-    deps.log.warn('notification attempt failed', { ...outcome, reason: result.error });
-    if (attempt <= deps.retryDelaysMs.length) await sleep(deps.retryDelaysMs[attempt - 1]);
   }
-  deps.log.warn('notification attempts exhausted; the change goes back to the stream for a retry', attempted);
-  metrics.count('NotificationsExhausted');
-  return false;
+
+  /** A hook URL's endpoint, read (or created) once per batch. */
+  async endpoint(clientId: string, url: string): Promise<Endpoint> {
+    const key = `${clientId}\n${url}`;
+    let read = this.endpointReads.get(key);
+    if (read === undefined) {
+      read = this.deps.endpoints.ensure(clientId, url, Math.floor(this.deps.nowMs() / 1000));
+      this.endpointReads.set(key, read);
+      read.catch(() => this.endpointReads.delete(key));
+    }
+    return read;
+  }
+
+  isFailing(endpoint: Endpoint): boolean {
+    return endpoint.failing_since !== undefined || this.failingEndpoints.has(`${endpoint.client_id}\n${endpoint.endpoint_id}`);
+  }
+
+  markFailing(endpoint: Endpoint): void {
+    this.failingEndpoints.add(`${endpoint.client_id}\n${endpoint.endpoint_id}`);
+  }
+
+  /**
+   * A place in a hook URL's queue of first attempts, taken in stream order:
+   * `ready` resolves once every earlier change to that URL in this batch has
+   * sent its request (or decided not to); call `done` once this one has.
+   * Requests to one hook then leave in the order of the changes, while
+   * their answers are awaited in parallel.
+   */
+  turn(clientId: string, url: string): { ready: Promise<void>; done: () => void } {
+    const key = `${clientId}\n${url}`;
+    const ready = this.turns.get(key) ?? Promise.resolve();
+    let done!: () => void;
+    const sent = new Promise<void>((resolve) => (done = resolve));
+    this.turns.set(key, ready.then(() => sent));
+    return { ready, done };
+  }
+
+  stateOf(taskId: string, seq: string) {
+    return this.states.get(`${taskId}#${seq}`);
+  }
+
+  left(taskId: string, seq: string, state: MessageState | AttemptResult): void {
+    this.states.set(`${taskId}#${seq}`, state);
+  }
+}
+
+/** True when no earlier message of the task is still pending, so this one may go first. */
+async function nothingPendingBefore(deps: NotifyDeps, batch: BatchView, { before, after }: StatusChange, seq: string): Promise<boolean> {
+  // A task leaving `submitting` had no notification before this one.
+  if (STATUS_RANK[before.task_status] === 0 && before.revived_at === undefined) return true;
+  // The change before it, in this batch: delivered (so everything before it was done), or not.
+  const previous = batch.stateOf(after.task_id, messageSeqOf(before));
+  if (previous !== undefined) return previous === 'delivered' || previous === 'exhausted' || previous === 'skipped' || previous === 'refused';
+  return !(await deps.messages.pendingBefore(after.task_id, seq));
+}
+
+/** One status change: its message written (once), and its first attempt when nothing stands in the way. */
+async function enqueueChange(deps: NotifyDeps, batch: BatchView, change: StatusChange): Promise<void> {
+  const turn = batch.turn(change.after.owner_id, change.after.notify_hook!);
+  try {
+    await recordAndAttempt(deps, batch, change, turn);
+  } finally {
+    turn.done();
+  }
+}
+
+async function recordAndAttempt(deps: NotifyDeps, batch: BatchView, change: StatusChange, turn: { ready: Promise<void>; done: () => void }): Promise<void> {
+  const task = change.after;
+  // Read side by side, so the first attempt waits for one round trip before the message's write: the client's
+  // secret, the endpoint (created the first time its URL is named), whether an earlier notification is pending.
+  const [client, endpoint, nothingBefore] = await Promise.all([
+    batch.client(task.owner_id),
+    batch.endpoint(task.owner_id, task.notify_hook!),
+    nothingPendingBefore(deps, batch, change, messageSeqOf(task)),
+  ]);
+  if (client === undefined) {
+    deps.log.warn('task owner has no client record; notification dropped', { task_id: task.task_id });
+    return;
+  }
+  const nowMs = deps.nowMs();
+  const message = newMessage({ task, endpointId: endpoint.endpoint_id, payload: JSON.stringify(toTaskView(task)), nowMs, retentionDays: deps.retentionDays });
+
+  if (endpoint.endpoint_state === 'disabled') {
+    const skipped = skippedAtCreation(message, `the endpoint is disabled: ${endpoint.disabled_detail ?? endpoint.disabled_reason ?? ''}`);
+    const put = await deps.messages.put(skipped);
+    batch.left(task.task_id, message.message_seq, put.created ? 'skipped' : put.existing.message_state);
+    return;
+  }
+
+  const timeLeft = (deps.remainingMs?.() ?? Infinity) > leaseMs(deps.firstAttemptTimeoutMs);
+  const attemptNow = timeLeft && !batch.isFailing(endpoint) && nothingBefore;
+  const written = attemptNow ? claimedAtCreation(message, nowMs, nowMs + leaseMs(deps.firstAttemptTimeoutMs)) : message;
+  const put = await deps.messages.put(written);
+  if (!put.created) {
+    // A replayed record: its message exists, and whatever became of it stands (never sent twice from here).
+    batch.left(task.task_id, message.message_seq, put.existing.message_state);
+    return;
+  }
+  if (!attemptNow) {
+    batch.left(task.task_id, message.message_seq, 'pending');
+    return;
+  }
+  await turn.ready;
+  const attempt = attemptClaimed(deps, { previous: written, claim: 1, claimAtMs: nowMs }, { client, endpoint, timeoutMs: deps.firstAttemptTimeoutMs });
+  // The request is on its way: the next change to this hook may send its own.
+  setImmediate(turn.done);
+  const result = await attempt;
+  if (result !== 'delivered') batch.markFailing(endpoint);
+  batch.left(task.task_id, message.message_seq, result);
 }
 
 /**
- * A client's record is read once per batch, however many of its tasks
- * changed: the changes share the read in flight. A read that fails is not
- * shared: each change then reads for itself, as if alone.
- */
-function oneReadPerClient(clients: NotifyDeps['clients']): NotifyDeps['clients'] {
-  const reads = new Map<string, ReturnType<NotifyDeps['clients']['get']>>();
-  return {
-    get: async (clientId) => {
-      let read = reads.get(clientId);
-      if (read === undefined) {
-        read = clients.get(clientId);
-        reads.set(clientId, read);
-      }
-      try {
-        return await read;
-      } catch {
-        reads.delete(clientId);
-        return clients.get(clientId);
-      }
-    },
-  };
-}
-
-/**
- * Different tasks are notified in parallel; one task's changes go out one
- * after another, in stream order, and after a failure its later changes wait
- * for the retry. A slow hook therefore delays only its own task.
+ * Different tasks in parallel; one task's changes one after another, in
+ * stream order. A change whose message cannot be written fails, with the
+ * later changes of its task (reported in stream order: Lambda resumes from
+ * the lowest); every other record succeeds whatever the hooks do.
  */
 export async function notifyStatusChanges(deps: NotifyDeps, records: readonly DynamoDBRecord[]): Promise<BatchResult> {
-  deps = { ...deps, clients: oneReadPerClient(deps.clients) };
-  const byTask = new Map<string, { sequence: string; task: TaskItem }[]>();
+  const batch = new BatchView(deps);
+  const byTask = new Map<string, { sequence: string; change: StatusChange }[]>();
   for (const record of records) {
-    const task = statusChangeOf(record);
-    if (task === undefined) continue;
-    const changes = byTask.get(task.task_id) ?? [];
-    changes.push({ sequence: record.dynamodb?.SequenceNumber ?? '', task });
-    byTask.set(task.task_id, changes);
+    const change = statusChangeOf(record);
+    if (change === undefined) continue;
+    const changes = byTask.get(change.after.task_id) ?? [];
+    changes.push({ sequence: record.dynamodb?.SequenceNumber ?? '', change });
+    byTask.set(change.after.task_id, changes);
   }
 
   const failed = new Set<string>();
   await Promise.all(
     [...byTask.values()].map(async (changes) => {
-      for (const [index, { task }] of changes.entries()) {
-        let delivered = false;
+      for (const [index, { change }] of changes.entries()) {
         try {
-          delivered = await notifyChange(deps, task);
+          await enqueueChange(deps, batch, change);
         } catch (error) {
-          deps.log.error('notification failed', { task_id: task.task_id, error });
-        }
-        if (!delivered) {
+          deps.log.error('could not record a notification', { task_id: change.after.task_id, error });
           for (const later of changes.slice(index)) failed.add(later.sequence);
           return;
         }
       }
     }),
   );
-  // Reported in stream order: Lambda resumes from the lowest one.
   return {
     batchItemFailures: records
       .map((record) => record.dynamodb?.SequenceNumber ?? '')

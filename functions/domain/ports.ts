@@ -11,7 +11,9 @@ import type { BreakdownOf, GatewayMetricName, GatewayMetricOfUnit } from '../../
 import { ExpectedOutcome } from './errors';
 import type { GenerationRequest } from './generation-request';
 import type { HookPolicy } from './hook-url';
+import type { DueMessage, MessageItem } from './message';
 import type { TaskItem, TaskStatus, TaskUpdate } from './task';
+import type { EndpointDisabledReason, EndpointState, MessageState } from './task-status';
 import type { DeliveryView } from './views';
 
 export type { DeliveryView };
@@ -119,7 +121,18 @@ export interface Client {
   readonly clientId: string;
   readonly name: string;
   readonly webhookSecret: string;
+  /** The secret the last rotation replaced: notifications carry its signature too during the overlap. */
+  readonly previousWebhookSecret?: string;
+  /** Unix seconds of the last rotation. */
+  readonly webhookSecretRotatedAt?: number;
   readonly createdAt: number;
+}
+
+/** What a rotation returns: the new secret (shown once) and when the old one stops being used. */
+export interface RotatedSecret {
+  readonly clientId: string;
+  readonly webhookSecret: string;
+  readonly rotatedAt: number;
 }
 
 /** What creating a client returns: the only time the key is seen. */
@@ -132,6 +145,13 @@ export interface ClientStore {
   /** The client id owning this key, or undefined. */
   clientIdForKey(apiKey: string): Promise<string | undefined>;
   get(clientId: string): Promise<Client | undefined>;
+  /**
+   * Issues a new webhook secret; the current one becomes the previous one
+   * (signed with as well during the overlap). Undefined for an unknown client.
+   */
+  rotateWebhookSecret(clientId: string, options?: { webhookSecret?: string; at?: number }): Promise<RotatedSecret | undefined>;
+  /** Clients with this name (an admin look-up: reads the whole table). */
+  findByName(name: string): Promise<Client[]>;
 }
 
 // --- notifications ---------------------------------------------------------------------------------
@@ -146,6 +166,8 @@ export interface DeliveryAttempt extends Readonly<DeliveryView> {
 /** Every notification attempt, so a client can see what was sent to its hook and how the hook answered. */
 export interface DeliveryStore {
   record(attempt: DeliveryAttempt): Promise<void>;
+  /** One attempt by its key: did a claim whose message was never settled deliver it? */
+  get(taskId: string, attemptId: string): Promise<DeliveryView | undefined>;
   /** The latest attempts of a task, oldest first. */
   list(taskId: string, limit: number): Promise<DeliveryView[]>;
 }
@@ -153,7 +175,14 @@ export interface DeliveryStore {
 export type DeliveryOutcome =
   | { readonly outcome: 'delivered'; readonly httpStatus: number; readonly durationMs: number }
   /** Worth retrying: the hook failed, timed out or answered an error. */
-  | { readonly outcome: 'failed'; readonly httpStatus?: number; readonly error: string; readonly durationMs: number }
+  | {
+      readonly outcome: 'failed';
+      readonly httpStatus?: number;
+      readonly error: string;
+      readonly durationMs: number;
+      /** The hook's Retry-After header, as it sent it. */
+      readonly retryAfter?: string;
+    }
   /** Never retried: the hook points somewhere the gateway must not go. */
   | { readonly outcome: 'refused'; readonly error: string; readonly durationMs: number };
 
@@ -169,6 +198,95 @@ export interface DeliveryRequest {
 
 /** Sends one notification to a client's hook; never throws (every failure is an outcome). */
 export type HookSender = (request: DeliveryRequest) => Promise<DeliveryOutcome>;
+
+/** How an attempt of a claimed message ended, as written on the message. */
+export type Settlement =
+  | { readonly kind: 'delivered'; readonly at: number; readonly httpStatus: number }
+  /** Failed; tried again at `dueAtMs`. */
+  | { readonly kind: 'retry'; readonly dueAtMs: number; readonly error: string; readonly httpStatus?: number }
+  /** Ended without success: no planned attempt left, the endpoint disabled, or the address refused. */
+  | { readonly kind: 'exhausted' | 'skipped' | 'refused'; readonly at: number; readonly error: string; readonly httpStatus?: number };
+
+/** A claim: the message as it was before (its last claim included) and the number of this one. */
+export interface MessageClaim {
+  readonly previous: MessageItem;
+  readonly claim: number;
+  readonly claimAtMs: number;
+}
+
+/** Notification messages (functions/domain/message.ts); every write is one conditional request. */
+export interface MessageStore {
+  /** Writes a new message; a message with its key already there is returned instead (a replayed stream record). */
+  put(message: MessageItem): Promise<{ readonly created: true } | { readonly created: false; readonly existing: MessageItem }>;
+  get(taskId: string, seq: string): Promise<MessageItem | undefined>;
+  /** Every message of a task, in delivery order. */
+  ofTask(taskId: string): Promise<MessageItem[]>;
+  /** True when a message of the task earlier than `seq` is still pending. */
+  pendingBefore(taskId: string, seq: string): Promise<boolean>;
+  /** Messages of one index shard due by nowMs, earliest first. */
+  due(shard: string, nowMs: number, limit: number): Promise<DueMessage[]>;
+  /**
+   * Claims a pending message that no attempt holds (and, with requireDue,
+   * that is due), leasing it until `leaseUntilMs`; undefined when it is not
+   * claimable.
+   */
+  claim(taskId: string, seq: string, options: { nowMs: number; leaseUntilMs: number; requireDue: boolean }): Promise<MessageClaim | undefined>;
+  /** Writes a claim's outcome; false when the claim is no longer the message's latest (another took over). */
+  settle(message: MessageItem, claim: number, settlement: Settlement): Promise<boolean>;
+  /** Marks a pending message that no attempt holds as skipped (its endpoint is disabled); false when it was not. */
+  skip(message: MessageItem, reason: string, nowMs: number): Promise<boolean>;
+  /** Moves a pending message that no attempt holds to `dueAtMs` (it waits behind an earlier one). */
+  defer(taskId: string, seq: string, dueAtMs: number, nowMs: number): Promise<void>;
+  /**
+   * Makes a message pending again, due at once with a fresh schedule (a
+   * redelivery); with `leaseUntilMs`, claimed in the same write for an
+   * attempt made at once; with `onlyFrom`, only from those states. The
+   * message as written, or undefined when an attempt holds it (or its
+   * state is not one of `onlyFrom`).
+   */
+  requeue(
+    taskId: string,
+    seq: string,
+    options: { nowMs: number; leaseUntilMs?: number; onlyFrom?: readonly MessageState[] },
+  ): Promise<MessageItem | undefined>;
+  /** Keys of a client's exhausted and skipped messages created at or after `since` (unix seconds), a page at a time. */
+  undelivered(
+    ownerId: string,
+    since: number,
+    limit: number,
+    startKey?: Record<string, unknown>,
+  ): Promise<{ readonly keys: { task_id: string; message_seq: string }[]; readonly next?: Record<string, unknown> }>;
+}
+
+/** A client's endpoint: one hook URL, whichever of its tasks names it. */
+export interface Endpoint {
+  readonly client_id: string;
+  readonly endpoint_id: string;
+  readonly url: string;
+  readonly endpoint_state: EndpointState;
+  /** Unix seconds. */
+  readonly created_at: number;
+  /** Unix seconds of the first of the failed attempts since the last success. */
+  readonly failing_since?: number;
+  readonly disabled_at?: number;
+  readonly disabled_reason?: EndpointDisabledReason;
+  readonly disabled_detail?: string;
+}
+
+export interface EndpointStore {
+  get(clientId: string, endpointId: string): Promise<Endpoint | undefined>;
+  /** The endpoint of a hook URL, created (enabled) the first time a task names it. */
+  ensure(clientId: string, url: string, at: number): Promise<Endpoint>;
+  list(clientId: string): Promise<Endpoint[]>;
+  /** After a failed attempt: failing since `at` unless already failing; the endpoint as it is now. */
+  recordFailure(clientId: string, endpointId: string, at: number): Promise<Endpoint | undefined>;
+  /** After a delivery: no longer failing. */
+  recordSuccess(clientId: string, endpointId: string): Promise<void>;
+  /** Disables an enabled endpoint; false when it was not enabled (or does not exist). */
+  disable(clientId: string, endpointId: string, reason: EndpointDisabledReason, detail: string, at: number): Promise<boolean>;
+  /** Enables an endpoint, failing no more; undefined when it does not exist. */
+  enable(clientId: string, endpointId: string): Promise<Endpoint | undefined>;
+}
 
 // --- the upstream ----------------------------------------------------------------------------------
 

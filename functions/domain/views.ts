@@ -12,7 +12,7 @@
  * for them (test/budgets).
  */
 import * as z from 'zod/mini';
-import { FAILURE_CODES, TASK_STATUSES } from './task-status';
+import { ENDPOINT_DISABLED_REASONS, ENDPOINT_STATES, FAILURE_CODES, MESSAGE_STATES, TASK_STATUSES } from './task-status';
 
 /** Ids the gateway issues or echoes (tasks, parents): lower-case UUIDs. */
 const GATEWAY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -72,12 +72,42 @@ export const deliveryViewSchema = /* @__PURE__ */ (() =>
 
 export type DeliveryView = z.infer<typeof deliveryViewSchema>;
 
+const nullableSeconds = (description: string) => z.nullable(z.int().check(z.nonnegative())).check(z.describe(description));
+
+/** One notification: a status change of a task, for its notify_hook, and where its delivery stands. */
+export const notificationViewSchema = /* @__PURE__ */ (() =>
+  z
+    .strictObject({
+      webhook_id: z.string().check(z.describe('The webhook-id header: the same on every attempt and every redelivery of this notification.')),
+      task_id: gatewayId('The task whose change this notifies.'),
+      task_status: taskStatus('The status the task reached.'),
+      endpoint_id: z.string().check(z.describe('The endpoint (your notify_hook URL) it goes to; see listEndpoints.')),
+      state: z
+        .enum(MESSAGE_STATES)
+        .check(
+          z.describe(
+            'pending: waiting for an attempt (or behind an earlier notification of the task); delivered: your hook answered 2xx; ' +
+              'exhausted: every planned attempt failed; skipped: the endpoint is disabled; refused: the hook points where the gateway must not go. ' +
+              'resendNotification and recoverNotifications make it pending again.',
+          ),
+        ),
+      attempts: z.int().check(z.nonnegative(), z.describe('Attempts made so far (each is listed in deliveries).')),
+      created_at: unixSeconds('When the status change happened (unix seconds).'),
+      next_attempt_at: nullableSeconds('When it is next attempted, while pending (unix seconds); null otherwise.'),
+      delivered_at: nullableSeconds('When your hook last accepted it (unix seconds).'),
+      last_error: nullableString('What went wrong with the last attempt, if it failed.'),
+    })
+    .check(z.meta({ id: 'Notification' })))();
+
+export type NotificationView = z.infer<typeof notificationViewSchema>;
+
 /** GET /luma/generations/{task_id}/deliveries. */
 export const deliveryListSchema = /* @__PURE__ */ (() =>
   z
     .strictObject({
       task_id: gatewayId('The task.'),
       deliveries: z.array(deliveryViewSchema).check(z.describe('The latest attempts (up to 100), oldest first.')),
+      notifications: z.array(notificationViewSchema).check(z.describe("The task's notifications, in the order they are delivered (oldest status first).")),
     })
     .check(z.meta({ id: 'DeliveryList' })))();
 
@@ -94,3 +124,40 @@ export const callbackOutcomeSchema = /* @__PURE__ */ (() =>
     .check(z.meta({ id: 'CallbackOutcome' })))();
 
 export type CallbackOutcome = z.infer<typeof callbackOutcomeSchema>;
+
+/** One of the caller's endpoints: a notify_hook URL its tasks name, and whether the gateway still sends to it. */
+export const endpointViewSchema = /* @__PURE__ */ (() =>
+  z
+    .strictObject({
+      endpoint_id: z.string().check(z.describe('The endpoint, as enableEndpoint takes it.')),
+      url: z.string().check(z.describe('The notify_hook URL.')),
+      state: z.enum(ENDPOINT_STATES).check(z.describe('enabled: notifications are sent; disabled: they are skipped (kept: recoverNotifications sends them once enabled).')),
+      disabled_reason: z
+        .nullable(z.enum(ENDPOINT_DISABLED_REASONS))
+        .check(z.describe('gone: your hook answered 410; failing: every attempt failed for webhookDisableAfterSeconds (5 days by default). Null when enabled.')),
+      disabled_detail: nullableString('Why, in words, when disabled.'),
+      disabled_at: nullableSeconds('When it was disabled (unix seconds).'),
+      failing_since: nullableSeconds('Since when every attempt has failed (unix seconds); null once one succeeds.'),
+      created_at: unixSeconds('When a task first named it (unix seconds).'),
+    })
+    .check(z.meta({ id: 'Endpoint' })))();
+
+export type EndpointView = z.infer<typeof endpointViewSchema>;
+
+/** GET /luma/endpoints. */
+export const endpointListSchema = /* @__PURE__ */ (() =>
+  z.strictObject({ endpoints: z.array(endpointViewSchema).check(z.describe('Every endpoint of yours.')) }).check(z.meta({ id: 'EndpointList' })))();
+
+export type EndpointList = z.infer<typeof endpointListSchema>;
+
+/** POST /luma/notifications/recover. */
+export const recoverResultSchema = /* @__PURE__ */ (() =>
+  z
+    .strictObject({
+      since: unixSeconds('The time asked for.'),
+      recovered: z.int().check(z.nonnegative(), z.describe('Notifications made pending again (exhausted or skipped ones created since then).')),
+      more: z.boolean().check(z.describe('True when more remain: call again with the same since.')),
+    })
+    .check(z.meta({ id: 'RecoverResult' })))();
+
+export type RecoverResult = z.infer<typeof recoverResultSchema>;

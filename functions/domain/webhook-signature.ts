@@ -15,13 +15,35 @@ export function webhookSignature(secret: string, webhookId: string, timestampSec
   return `v1,${mac}`;
 }
 
-/** The three headers of a signed notification. */
-export function webhookHeaders(secret: string, webhookId: string, timestampSeconds: number, body: string): Record<string, string> {
+/**
+ * The three headers of a signed notification. With several secrets (a
+ * rotation's overlap), `webhook-signature` carries one signature per
+ * secret, space-separated, as the spec allows: a client verifying with any
+ * of them passes.
+ */
+export function webhookHeaders(secrets: string | readonly string[], webhookId: string, timestampSeconds: number, body: string): Record<string, string> {
+  const all = typeof secrets === 'string' ? [secrets] : secrets;
+  if (all.length === 0) throw new Error('a notification is signed with at least one secret');
   return {
     'webhook-id': webhookId,
     'webhook-timestamp': String(timestampSeconds),
-    'webhook-signature': webhookSignature(secret, webhookId, timestampSeconds, body),
+    'webhook-signature': all.map((secret) => webhookSignature(secret, webhookId, timestampSeconds, body)).join(' '),
   };
+}
+
+/** What signing needs of a client: its secret, and the one it replaced (while the rotation's overlap lasts). */
+export interface SigningClient {
+  readonly webhookSecret: string;
+  readonly previousWebhookSecret?: string;
+  /** Unix seconds of the last rotation. */
+  readonly webhookSecretRotatedAt?: number;
+}
+
+/** The secrets a notification is signed with now: the current one, and the previous one until `overlapSeconds` after the rotation. */
+export function signingSecrets(client: SigningClient, nowMs: number, overlapSeconds: number): string[] {
+  const { previousWebhookSecret: previous, webhookSecretRotatedAt: rotatedAt } = client;
+  const overlapping = previous !== undefined && rotatedAt !== undefined && nowMs < (rotatedAt + overlapSeconds) * 1000;
+  return overlapping ? [client.webhookSecret, previous] : [client.webhookSecret];
 }
 
 /**

@@ -1,4 +1,8 @@
-/** DynamoDB stream consumer: signed notifications to clients' notify_hooks for every status change. */
+/**
+ * DynamoDB stream consumer: every status change of a task with a notify_hook
+ * becomes a durable notification message, with a short first attempt; the
+ * delivery worker does the rest (functions/domain/notify.ts).
+ */
 import type { Context, DynamoDBStreamEvent } from 'aws-lambda';
 import { logger } from '#adapters/logger';
 import { notifyStatusChanges } from '#domain/notify';
@@ -7,7 +11,7 @@ import { notifyDeps } from '#functions/wiring';
 
 export async function notify(event: DynamoDBStreamEvent, context: Context) {
   const result = await notifyStatusChanges({ ...notifyDeps(), remainingMs: () => context.getRemainingTimeInMillis() }, event.Records);
-  if (result.batchItemFailures.length > 0) logger.warn('notifications to retry', { count: result.batchItemFailures.length });
+  if (result.batchItemFailures.length > 0) logger.warn('notifications not recorded; the stream retries them', { count: result.batchItemFailures.length });
   return result;
 }
 

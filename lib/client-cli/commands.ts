@@ -6,6 +6,7 @@
  * A new command is one entry here.
  */
 import { createClientStore } from '../../functions/adapters/dynamodb/client-store';
+import { rotateWebhookSecret } from '../../functions/domain/rotate-webhook-secret';
 import { UsageError, type GatewayTarget } from './target';
 
 export interface CommandOption {
@@ -58,6 +59,24 @@ export const COMMANDS: Readonly<Record<string, ClientCommand>> = {
           '',
           'Store the API key and the webhook secret now: they are shown only this once (the key is stored as a hash).',
           'Send the key as "Authorization: Bearer <key>"; verify notifications with the secret (Standard Webhooks).',
+        ].join('\n'),
+      );
+    },
+  },
+  'rotate-webhook-secret': {
+    args: ['NAME'],
+    summary: "issues the client (NAME, or its id) a new webhook secret (shown once); notifications are signed with the old one too for the stage's webhookSecretOverlapSeconds",
+    run: async ({ args, target, print }) => {
+      const clients = createClientStore({ client: target.documentClient, clientsTable: target.tableName('clients') });
+      const { client, rotated } = await rotateWebhookSecret(clients, args[0].trim());
+      print(
+        [
+          `Webhook secret of client "${client.name}" (${client.clientId}) rotated in ${target.description}.`,
+          '',
+          `  webhook secret  ${rotated.webhookSecret}`,
+          '',
+          'Store it now: it is shown only this once. Notifications carry a signature with the old secret too, for the',
+          "stage's webhookSecretOverlapSeconds after now; switch your verification to the new secret within it.",
         ].join('\n'),
       );
     },

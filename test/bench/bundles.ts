@@ -16,7 +16,21 @@ import type { BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { FUNCTION_BUNDLING, PROJECT_ROOT } from '../../lib/gateway-function';
 
 /** Every Lambda the stack deploys, by its folder under functions/. */
-export const FUNCTION_NAMES = ['authorizer', 'extend', 'create', 'get-task', 'list-deliveries', 'callback', 'notifier', 'reconciler'] as const;
+export const FUNCTION_NAMES = [
+  'authorizer',
+  'extend',
+  'create',
+  'get-task',
+  'list-deliveries',
+  'callback',
+  'notifier',
+  'reconciler',
+  'delivery-worker',
+  'resend-notification',
+  'recover-notifications',
+  'list-endpoints',
+  'enable-endpoint',
+] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 
 /** What NodejsFunction sets NODE_OPTIONS to (lib/gateway-function.ts); read from the template when synthesized. */
@@ -121,6 +135,11 @@ export const FLOOR_OF: Readonly<Record<FunctionName, string>> = {
   callback: 'callback',
   notifier: 'notifier',
   reconciler: 'reconciler',
+  'delivery-worker': 'deliveryWorker',
+  'resend-notification': 'resendNotification',
+  'recover-notifications': 'recoverNotifications',
+  'list-endpoints': 'listEndpoints',
+  'enable-endpoint': 'enableEndpoint',
 };
 
 /**

@@ -11,6 +11,7 @@
  *   BENCH_CONCURRENCY        concurrent HTTP clients                             (8)
  *   BENCH_NOTIFY_PACED       tasks notified one at a time, for the delay         (40; quick 10)
  *   BENCH_NOTIFY_BURST       tasks notified at once, for notifications/s         (120; quick 20)
+ *   BENCH_NOTIFY_RANDOM      tasks whose hooks fail at random (3 changes each)   (30; quick 10)
  *   BENCH_LIFECYCLE_TASKS    whole-life tasks metered for DynamoDB units         (10; quick 4)
  *   BENCH_COLD_START_SHARE   share of invocations that are cold, for the cost    (0.01)
  *   BENCH_OUT                results directory                                   (bench-results)
@@ -57,6 +58,7 @@ export const benchConfig = {
   concurrency: count('BENCH_CONCURRENCY', 8, 8),
   notifyPaced: count('BENCH_NOTIFY_PACED', 40, 10),
   notifyBurst: count('BENCH_NOTIFY_BURST', 120, 20),
+  notifyRandomTasks: count('BENCH_NOTIFY_RANDOM', 30, 10),
   lifecycleTasks: count('BENCH_LIFECYCLE_TASKS', 10, 4),
   coldStartShare: share('BENCH_COLD_START_SHARE', 0.01),
   outDir: process.env.BENCH_OUT ?? 'bench-results',

@@ -172,6 +172,19 @@ export interface CostResult {
   readonly notes: string[];
 }
 
+/** The delivery worker, every minute, with nothing due: its Queries of the due-message index, an invocation and its duration. */
+function deliveryWorkerLine(units: UnitsResult): { item: string; usd: number } {
+  // Every minute by default, like the reconciler.
+  const runs = ASSUMPTIONS.reconcilerRunsPerMonth;
+  const run = units.deliveryWorkerRun;
+  const readUnits = Math.max(run.readUnits, 0.5 * run.calls);
+  const gbS = ((run.ms + 0.5) / 1000) * (FUNCTION_NEEDS['delivery-worker'].memorySize / 1024);
+  return {
+    item: `delivery worker, every minute (${runs} runs of ${run.ms} ms measured in process, ${run.calls} Queries and ${readUnits} RRU each with nothing due)`,
+    usd: round(runs * (gbS * PRICES.lambdaArmPerGbSecond + PRICES.lambdaPerMillionRequests / 1_000_000 + (readUnits * PRICES.dynamoDbPerMillionReadRequestUnits) / 1_000_000), 4),
+  };
+}
+
 export interface CostInput {
   /** The warm and cold figures of one runtime (the Lambda one's). */
   readonly warm: readonly WarmResult[];
@@ -302,6 +315,7 @@ export function costPerMillion(input: CostInput): CostResult {
         item: `reconciler, every minute (${runs} runs of ${round(reconciler?.real.ms.mean ?? NaN, 1)} ms, ${input.units.reconcilerRun.calls} Queries and ${reconcilerReadUnits} RRU each with nothing due)`,
         usd: round(runs * (reconcilerGbS * PRICES.lambdaArmPerGbSecond + PRICES.lambdaPerMillionRequests / 1_000_000 + (reconcilerReadUnits * PRICES.dynamoDbPerMillionReadRequestUnits) / 1_000_000), 4),
       },
+      deliveryWorkerLine(input.units),
       { item: 'Secrets Manager: the upstream key secret', usd: PRICES.secretsManagerPerSecretMonth },
     ],
     notes: [

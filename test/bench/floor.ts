@@ -226,7 +226,29 @@ export async function callback(event: APIGatewayProxyEventV2): Promise<APIGatewa
   }
 }
 
-/** notifier: per status change with a hook, GetItem the client's secret, POST the signed view, PutItem the attempt. */
+/** POSTs a signed notification to a hook; its HTTP status (0 when it did not answer). */
+async function postSigned(hook: string, secret: string, id: string, body: string): Promise<number> {
+  const timestamp = nowSeconds();
+  const signature = createHmac('sha256', Buffer.from(secret.slice(6), 'base64')).update(`${id}.${timestamp}.${body}`).digest('base64');
+  const headers = { 'Content-Type': 'application/json', 'webhook-id': id, 'webhook-timestamp': String(timestamp), 'webhook-signature': `v1,${signature}` };
+  return exchange(hook, 'POST', headers, body).then((answer) => answer.status, () => 0);
+}
+
+/** The attempt record and the message's settling write, after one attempt. */
+async function recordAttempt(key: Item, taskId: string, id: string, status: number, started: number): Promise<void> {
+  const delivered = status >= 200 && status < 300;
+  await dynamo().send(
+    new PutItemCommand({
+      TableName: env('DELIVERIES_TABLE'),
+      Item: { task_id: s(taskId), attempt_id: s(`${String(started).padStart(14, '0')}#${id}#1`), webhook_id: s(id), outcome: s(delivered ? 'delivered' : 'failed'), http_status: n(status), expires_at: n(nowSeconds() + 90 * 86400) },
+    }),
+  );
+  await dynamo().send(
+    new UpdateItemCommand({ TableName: env('MESSAGES_TABLE'), Key: key, UpdateExpression: 'SET message_state = :m', ExpressionAttributeValues: { ':m': s(delivered ? 'delivered' : 'pending') } }),
+  );
+}
+
+/** notifier: per status change with a hook, PutItem the message (conditional), GetItem the client's secret, POST the signed view, record the attempt, settle the message. */
 export async function notifier(event: DynamoDBStreamEvent) {
   await Promise.all(
     event.Records.map(async (record) => {
@@ -235,30 +257,112 @@ export async function notifier(event: DynamoDBStreamEvent) {
       if (record.eventName !== 'MODIFY' || !after || !before || text(after, 'task_status') === text(before, 'task_status')) return;
       const hook = text(after, 'notify_hook');
       if (!hook) return;
-      const { Item } = await dynamo().send(new GetItemCommand({ TableName: env('CLIENTS_TABLE'), Key: { pk: s(`client#${text(after, 'owner_id')}`) } }));
-      const secret = Item?.webhook_secret?.S;
-      if (!secret) return;
       const taskId = text(after, 'task_id')!;
       const status = text(after, 'task_status')!;
       const body = JSON.stringify(view(taskId, after));
       const id = `msg_${taskId.replace(/-/g, '')}_${status}`;
+      const key = { task_id: s(taskId), message_seq: s(`${after.status_rank?.N ?? 0}#${status}`) };
+      const written = await dynamo()
+        .send(new PutItemCommand({ TableName: env('MESSAGES_TABLE'), Item: { ...key, webhook_id: s(id), payload: s(body), hook_url: s(hook), message_state: s('pending') }, ConditionExpression: 'attribute_not_exists(task_id)' }))
+        .then(() => true, () => false);
+      if (!written) return;
+      const { Item } = await dynamo().send(new GetItemCommand({ TableName: env('CLIENTS_TABLE'), Key: { pk: s(`client#${text(after, 'owner_id')}`) } }));
+      const secret = Item?.webhook_secret?.S;
+      if (!secret) return;
       const started = Date.now();
-      const timestamp = Math.floor(started / 1000);
-      const signature = createHmac('sha256', Buffer.from(secret.slice(6), 'base64')).update(`${id}.${timestamp}.${body}`).digest('base64');
-      const answer = await exchange(hook, 'POST', { 'Content-Type': 'application/json', 'webhook-id': id, 'webhook-timestamp': String(timestamp), 'webhook-signature': `v1,${signature}` }, body);
-      await dynamo().send(
-        new PutItemCommand({
-          TableName: env('DELIVERIES_TABLE'),
-          Item: {
-            task_id: s(taskId), attempt_id: s(`${String(started).padStart(14, '0')}#${id}#1`), webhook_id: s(id), task_status: s(status), attempt: n(1),
-            attempted_at: n(timestamp), outcome: s(answer.status >= 200 && answer.status < 300 ? 'delivered' : 'failed'), http_status: n(answer.status),
-            duration_ms: n(Date.now() - started), expires_at: n(timestamp + 90 * 86400),
-          },
-        }),
-      );
+      await recordAttempt(key, taskId, id, await postSigned(hook, secret, id, body), started);
     }),
   );
   return { batchItemFailures: [] };
+}
+
+/** delivery worker: Query each shard of the due-message index (the bench finds nothing due). */
+export async function deliveryWorker() {
+  let due = 0;
+  for (let shard = 0; shard < 4; shard += 1) {
+    const { Items = [] } = await dynamo().send(
+      new QueryCommand({
+        TableName: env('MESSAGES_TABLE'),
+        IndexName: 'due-messages',
+        KeyConditionExpression: 'due_shard = :shard AND due_at_ms <= :now',
+        ExpressionAttributeValues: { ':shard': s(String(shard)), ':now': n(Date.now()) },
+        Limit: 100,
+      }),
+    );
+    due += Items.length;
+  }
+  return { due };
+}
+
+/** resend-notification: the caller's task, its latest message, the client's secret, POST it signed, record and settle. */
+export async function resendNotification(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+  const requestId = event.requestContext.requestId;
+  const owned = await ownTask(event);
+  if (owned === undefined) return reply(404, requestId, null);
+  const { Items = [] } = await dynamo().send(
+    new QueryCommand({ TableName: env('MESSAGES_TABLE'), KeyConditionExpression: 'task_id = :t', ExpressionAttributeValues: { ':t': s(owned.taskId) }, ConsistentRead: true }),
+  );
+  const latest = Items.at(-1);
+  if (!latest) return reply(404, requestId, null);
+  const { Item: client } = await dynamo().send(new GetItemCommand({ TableName: env('CLIENTS_TABLE'), Key: { pk: s(`client#${owned.item.owner_id?.S}`) } }));
+  const id = latest.webhook_id!.S!;
+  const started = Date.now();
+  const status = await postSigned(latest.hook_url!.S!, client?.webhook_secret?.S ?? 'whsec_', id, latest.payload!.S!);
+  await recordAttempt({ task_id: latest.task_id, message_seq: latest.message_seq }, owned.taskId, id, status, started);
+  return reply(200, requestId, { webhook_id: id, delivered: status >= 200 && status < 300 });
+}
+
+/** recover-notifications: Query the caller's undelivered messages since a time, UpdateItem each. */
+export async function recoverNotifications(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+  const since = Number((JSON.parse(event.body ?? '{}') as { since?: number }).since ?? 0);
+  const { Items = [] } = await dynamo().send(
+    new QueryCommand({
+      TableName: env('MESSAGES_TABLE'),
+      IndexName: 'undelivered-messages',
+      KeyConditionExpression: 'undelivered_owner = :o AND created_at >= :since',
+      ExpressionAttributeValues: { ':o': s(String(event.requestContext.authorizer?.clientId)), ':since': n(since) },
+      Limit: 100,
+    }),
+  );
+  for (const item of Items) {
+    await dynamo().send(
+      new UpdateItemCommand({
+        TableName: env('MESSAGES_TABLE'),
+        Key: { task_id: item.task_id, message_seq: item.message_seq },
+        UpdateExpression: 'SET message_state = :p REMOVE undelivered_owner',
+        ExpressionAttributeValues: { ':p': s('pending') },
+      }),
+    );
+  }
+  return reply(200, event.requestContext.requestId, { since, recovered: Items.length, more: false });
+}
+
+/** list-endpoints: Query the caller's endpoints. */
+export async function listEndpoints(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+  const { Items = [] } = await dynamo().send(
+    new QueryCommand({ TableName: env('ENDPOINTS_TABLE'), KeyConditionExpression: 'client_id = :c', ExpressionAttributeValues: { ':c': s(String(event.requestContext.authorizer?.clientId)) } }),
+  );
+  return reply(200, event.requestContext.requestId, { endpoints: Items.map((item) => ({ endpoint_id: text(item, 'endpoint_id'), url: text(item, 'url'), state: text(item, 'endpoint_state') })) });
+}
+
+/** enable-endpoint: one conditional UpdateItem of the caller's endpoint. */
+export async function enableEndpoint(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+  const requestId = event.requestContext.requestId;
+  try {
+    const { Attributes } = await dynamo().send(
+      new UpdateItemCommand({
+        TableName: env('ENDPOINTS_TABLE'),
+        Key: { client_id: s(String(event.requestContext.authorizer?.clientId)), endpoint_id: s(String(event.pathParameters?.endpoint_id)) },
+        UpdateExpression: 'SET endpoint_state = :e REMOVE disabled_reason, disabled_at, failing_since',
+        ConditionExpression: 'attribute_exists(endpoint_id)',
+        ExpressionAttributeValues: { ':e': s('enabled') },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return reply(200, requestId, { endpoint_id: text(Attributes, 'endpoint_id'), state: text(Attributes, 'endpoint_state') });
+  } catch {
+    return reply(404, requestId, null);
+  }
 }
 
 /** reconciler: Query each shard of the open-task index; GET the upstream and UpdateItem each due task. */

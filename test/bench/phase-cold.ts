@@ -13,6 +13,10 @@
  * (node:http/node:https) against the global fetch (transport.ts).
  */
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { createEndpointStore } from '../../functions/adapters/dynamodb/endpoint-store';
+import { createMessageStore } from '../../functions/adapters/dynamodb/message-store';
+import { newMessage } from '../../functions/domain/message';
+import { toTaskView } from '../../functions/domain/task';
 import { FUNCTION_NEEDS } from '../../lib/function-needs';
 import { SEED_GENERATION_ID } from '../../lib/local/upstream-simulator';
 import type { BuiltBundle } from './bundles';
@@ -159,6 +163,16 @@ export async function coldPhase(
   ctx.sim.setFaults({ callbacks: { dropRate: 1 } });
   const known = benchTask(clientId, { status: 'completed' });
   await putTasks(doc, stack.tableNames.tasks, [known.item]);
+  // A task with a delivered notification (resend sends it again) and its endpoint (enable enables it).
+  const notified = benchTask(clientId, { status: 'completed', notifyHook: hook.url }).item;
+  await putTasks(doc, stack.tableNames.tasks, [notified]);
+  const endpoint = await createEndpointStore({ client: doc, endpointsTable: stack.tableNames.endpoints }).ensure(clientId, hook.url, Math.floor(Date.now() / 1000));
+  await createMessageStore({ client: doc, messagesTable: stack.tableNames.messages }).put({
+    ...newMessage({ task: notified, endpointId: endpoint.endpoint_id, payload: JSON.stringify(toTaskView(notified)), nowMs: Date.now(), retentionDays: 1 }),
+    message_state: 'delivered',
+    due_shard: undefined,
+    due_at_ms: undefined,
+  });
 
   const eventFor = async (functionName: string, run: number): Promise<unknown> => {
     switch (functionName) {
@@ -183,7 +197,16 @@ export async function coldPhase(
         return streamEvent([modifyRecord(item, { ...item, task_status: 'processing', status_rank: 2, updated_at: item.updated_at + 1 })]);
       }
       case 'reconciler':
+      case 'delivery-worker':
         return scheduledEvent();
+      case 'resend-notification':
+        return apiEvent({ method: 'POST', resource: '/luma/generations/{task_id}/notifications/resend', pathParameters: { task_id: notified.task_id }, clientId, clientKey: stack.clientKey });
+      case 'recover-notifications':
+        return apiEvent({ method: 'POST', resource: '/luma/notifications/recover', clientId, clientKey: stack.clientKey, body: { since: 0 } });
+      case 'list-endpoints':
+        return apiEvent({ method: 'GET', resource: '/luma/endpoints', clientId, clientKey: stack.clientKey });
+      case 'enable-endpoint':
+        return apiEvent({ method: 'POST', resource: '/luma/endpoints/{endpoint_id}/enable', pathParameters: { endpoint_id: endpoint.endpoint_id }, clientId, clientKey: stack.clientKey });
       default:
         throw new Error(`no cold-start event for ${functionName}`);
     }

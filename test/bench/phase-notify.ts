@@ -13,7 +13,12 @@
  *   signature (checked with the `standardwebhooks` library);
  * - handler capacity: the notifier handler alone, in process, fed batches of
  *   10 status changes back to back (what one shard could push without the
- *   local poller's pacing).
+ *   local poller's pacing);
+ * - beside neighbours: the paced run again, with a hanging and a failing
+ *   client's changes in the same stream (notify-isolation.ts): the delay
+ *   ratio to the paced run should be about 1;
+ * - random failures: hooks failing at random, retried by the delivery
+ *   worker: delivered, exhausted, lost (must be 0), accepted twice (0).
  */
 import type { Context } from 'aws-lambda';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
@@ -27,6 +32,7 @@ import { generationBody, lambdaContext, modifyRecord, streamEvent } from './even
 import { dataOf, runLoad, type LoadRun } from './http-load';
 import { jsonHeaders } from './phase-http';
 import { distribution, epochMs, log, nowMs, round, type Distribution } from './stats';
+import { drainNotifications, randomFailuresRun, startNeighbours, type RandomFailuresRun } from './notify-isolation';
 import { benchTask, getTasks, putTasks } from './tasks';
 
 export interface NotifyRun {
@@ -43,9 +49,29 @@ export interface NotifyRun {
   readonly changesPerSecond: number;
 }
 
+export interface IsolationResult {
+  /** The paced run again, beside two healthy clients writing changes into the same stream. */
+  readonly besideHealthy: NotifyRun;
+  /** The paced run again, beside a hanging and a failing client writing as many. */
+  readonly beside: NotifyRun;
+  /** Their status changes written during it (same stream). */
+  readonly neighbourChanges: number;
+  /** Requests their hooks received meanwhile. */
+  readonly hangingAttempts: number;
+  readonly failingAttempts: number;
+  /** Delay beside the hanging and failing clients over delay beside healthy ones. */
+  readonly ratioP50: number;
+  readonly ratioP99: number;
+  /** Delay beside the hanging and failing clients over delay alone (paced). */
+  readonly ratioToAloneP50: number;
+  readonly ratioToAloneP99: number;
+}
+
 export interface NotifyResult {
   readonly paced: NotifyRun;
   readonly burst: NotifyRun;
+  readonly isolation: IsolationResult;
+  readonly randomFailures: RandomFailuresRun;
   readonly handlerCapacity: { readonly batches: number; readonly notifications: number; readonly perSecond: number; readonly batchMs: Distribution };
 }
 
@@ -196,6 +222,24 @@ async function handlerCapacity(ctx: BenchContext, batches: number) {
   return { batches, notifications, perSecond: round(notifications / seconds, 1), batchMs: distribution(times) };
 }
 
+/** The paced run beside two other clients writing changes into the same stream (misbehaving: a hanging hook and a failing one). */
+async function besideNeighbours(ctx: BenchContext, misbehaving: boolean) {
+  await drainStream(ctx);
+  await drainNotifications(ctx);
+  const neighbours = await startNeighbours(ctx, 60, misbehaving);
+  try {
+    const run = await notifyRun(ctx, ctx.config.notifyPaced, 1, 60);
+    const changes = await neighbours.stop();
+    const attempts = { hangingAttempts: neighbours.hanging.received.length, failingAttempts: neighbours.failing.received.length };
+    await drainStream(ctx);
+    await drainNotifications(ctx);
+    return { run, changes, ...attempts };
+  } finally {
+    await neighbours.stop();
+    await neighbours.close();
+  }
+}
+
 export async function notifyPhase(ctx: BenchContext): Promise<NotifyResult> {
   log(`waiting for the stream poller to catch up (${round((await drainStream(ctx)) / 1000, 1)} s)`);
   const paced = await notifyRun(ctx, ctx.config.notifyPaced, 1, 60);
@@ -205,5 +249,26 @@ export async function notifyPhase(ctx: BenchContext): Promise<NotifyResult> {
   log(`notifications burst: ${burst.perSecond}/s, ${burst.delivered}/${burst.expected} delivered, delay p50 ${round(burst.delayMs.p50)} ms, p99 ${round(burst.delayMs.p99)} ms, lost ${burst.lost}, bad signatures ${burst.badSignatures}`);
   const capacity = await handlerCapacity(ctx, ctx.config.quick ? 5 : 20);
   log(`notifier handler capacity: ${capacity.perSecond} notifications/s (batches of 10, p50 ${round(capacity.batchMs.p50)} ms per batch)`);
-  return { paced, burst, handlerCapacity: capacity };
+
+  const besideHealthy = await besideNeighbours(ctx, false);
+  const beside = await besideNeighbours(ctx, true);
+  const isolation: IsolationResult = {
+    besideHealthy: besideHealthy.run,
+    beside: beside.run,
+    neighbourChanges: beside.changes,
+    hangingAttempts: beside.hangingAttempts,
+    failingAttempts: beside.failingAttempts,
+    ratioP50: round(beside.run.delayMs.p50 / besideHealthy.run.delayMs.p50, 2),
+    ratioP99: round(beside.run.delayMs.p99 / besideHealthy.run.delayMs.p99, 2),
+    ratioToAloneP50: round(beside.run.delayMs.p50 / paced.delayMs.p50, 2),
+    ratioToAloneP99: round(beside.run.delayMs.p99 / paced.delayMs.p99, 2),
+  };
+  log(
+    `notifications beside two healthy clients: delay p50 ${round(besideHealthy.run.delayMs.p50)} ms, p99 ${round(besideHealthy.run.delayMs.p99)} ms; ` +
+      `beside a hanging and a failing one: p50 ${round(beside.run.delayMs.p50)} ms, p99 ${round(beside.run.delayMs.p99)} ms (x${isolation.ratioP50} / x${isolation.ratioP99}), lost ${beside.run.lost}`,
+  );
+  const randomFailures = await randomFailuresRun(ctx, ctx.config.notifyRandomTasks, 10);
+  await drainNotifications(ctx);
+  log(`hooks failing at random: ${randomFailures.delivered}/${randomFailures.expected} delivered, ${randomFailures.exhausted} exhausted, ${randomFailures.lost} lost, ${randomFailures.acceptedTwice} accepted twice, in ${randomFailures.attempts} attempts (${randomFailures.failedAttempts} failed)`);
+  return { paced, burst, isolation, randomFailures, handlerCapacity: capacity };
 }

@@ -5,15 +5,18 @@
  * condition are estimated, see dynamo-meter.ts). A life: the extend over
  * HTTP (parent lookup, task write, upstream answer), the upstream's three
  * callbacks through the front, the notifier for each status change (client
- * GetItem, one PutItem per attempt), one GET by the client. The authorizer
- * is cached by API Gateway (300 s) and the reconciler runs on a schedule:
- * both are left out of the per-task figure (see cost.ts).
+ * and endpoint GetItem, the message's PutItem, the attempt's PutItem, the
+ * message's settling UpdateItem, the Query for an earlier pending
+ * notification), one GET by the client. The authorizer
+ * is cached by API Gateway (300 s), the reconciler and the delivery worker
+ * run on a schedule (their index look-ups): left out of the per-task figure
+ * (see cost.ts).
  * Streams: GetRecords by Lambda triggers is free and uses no capacity units.
  */
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { documentClient } from '../../functions/adapters/dynamodb/document-client';
-import { OPEN_TASKS_INDEX } from '../../functions/tables';
+import { DUE_MESSAGES_INDEX, OPEN_TASKS_INDEX } from '../../functions/tables';
 import { FUNCTION_NEEDS } from '../../lib/function-needs';
 import { importHandler } from '../../lib/local/lambda-runtime';
 import { SEED_GENERATION_ID } from '../../lib/local/upstream-simulator';
@@ -23,6 +26,7 @@ import { lambdaContext, scheduledEvent } from './events';
 import { dataOf, runLoad } from './http-load';
 import { itemSizeBytes } from './item-size';
 import { jsonHeaders } from './phase-http';
+import { drainNotifications } from './notify-isolation';
 import { drainStream } from './phase-notify';
 import { log, round } from './stats';
 import { getTasks } from './tasks';
@@ -34,7 +38,7 @@ export interface UnitsLine {
   readonly callsPerTask: number;
   readonly readUnitsPerTask: number;
   readonly writeUnitsPerTask: number;
-  /** Of the write units, those spent on the open-task index (GSI). */
+  /** Of the write units, those spent on global secondary indexes (open tasks, due notifications). */
   readonly indexWriteUnitsPerTask: number;
 }
 
@@ -48,7 +52,11 @@ export interface UnitsResult {
   readonly taskItemBytes: number;
   readonly deliveryItemBytes: number;
   readonly conditionFailedWrites: number;
+  /** What one notification (a status change told to a healthy hook at once) costs in DynamoDB: the notifier's calls per change. */
+  readonly perNotification: { readonly writeCalls: number; readonly writeUnits: number; readonly indexWriteUnits: number; readonly readCalls: number; readonly readUnits: number };
   readonly reconcilerRun: { readonly calls: number; readonly readUnits: number };
+  /** One delivery worker run with nothing due, in process (its cost is per month, like the reconciler's). */
+  readonly deliveryWorkerRun: { readonly calls: number; readonly readUnits: number; readonly ms: number };
   readonly problems: string[];
 }
 
@@ -57,18 +65,42 @@ const STEP: Record<string, string> = {
   'PutItem Tasks': 'extend: task written (submitting)',
   'UpdateItem Tasks': 'extend: upstream answer; callbacks: forward moves',
   'GetItem Clients': 'notifier: client webhook secret, once per batch (3 per task when each change is alone in its batch)',
+  'GetItem Endpoints': 'notifier: the hook URL\'s endpoint (enabled, failing?), once per batch',
+  'PutItem Endpoints': 'notifier: the endpoint, the first time a task names the URL',
+  'PutItem Messages': 'notifier: the durable message, one conditional write per status change',
+  'Query Messages': 'notifier: an earlier notification of the task still pending? (not for the first)',
+  'UpdateItem Messages': "notifier: the first attempt's outcome settles the message",
   'PutItem Deliveries': 'notifier: one record per delivery attempt',
   'TransactWriteItems Tasks+Idempotency': 'extend with Idempotency-Key: task + key',
 };
+
+/** The notifier's share of a life: its calls on the client, endpoint, message and delivery tables, per notification. */
+function notificationCost(life: readonly MeterEntry[], tables: Record<'clients' | 'endpoints' | 'messages' | 'deliveries', string>, notifications: number) {
+  const notifierTables = new Set([tables.clients, tables.endpoints, tables.messages, tables.deliveries]);
+  const ours = life.filter((e) => notifierTables.has(e.table));
+  const writes = ours.filter((e) => e.operation === 'PutItem' || e.operation === 'UpdateItem');
+  const reads = ours.filter((e) => e.operation === 'GetItem' || e.operation === 'Query');
+  const per = (value: number) => round(value / Math.max(1, notifications), 3);
+  return {
+    writeCalls: per(writes.length),
+    writeUnits: per(writes.reduce((sum, e) => sum + e.writeUnits, 0)),
+    indexWriteUnits: per(writes.reduce((sum, e) => sum + e.indexUnits, 0)),
+    readCalls: per(reads.length),
+    readUnits: per(reads.reduce((sum, e) => sum + e.readUnits, 0)),
+  };
+}
 
 export async function unitsPhase(ctx: BenchContext): Promise<UnitsResult> {
   const { stack, sim, hook, doc, config } = ctx;
   const problems: string[] = [];
   const tableLabel = (name: string) => name.split('+').map((part) => part.replace(/^.*_/, '')).join('+');
   await drainStream(ctx);
+  // No retry of an earlier phase's notifications in the figures.
+  await drainNotifications(ctx);
   sim.reset(); // callbacks on, one step every stepDelayMs
   const meter = attachDynamoMeter(documentClient(), { consumedCapacity: true });
-  const isReconciler = (entry: MeterEntry) => entry.operation === 'Query' && entry.index === OPEN_TASKS_INDEX;
+  // The scheduled functions' look-ups of their sparse indexes: a cost per run (cost.ts), not per task.
+  const isReconciler = (entry: MeterEntry) => entry.operation === 'Query' && (entry.index === OPEN_TASKS_INDEX || entry.index === DUE_MESSAGES_INDEX);
   try {
     const n = config.lifecycleTasks;
     const run = await runLoad(ctx.workDir, {
@@ -153,8 +185,18 @@ export async function unitsPhase(ctx: BenchContext): Promise<UnitsResult> {
     meter.reset();
     const reconciler = (await importHandler('reconciler')) as (event: unknown, context: Context) => Promise<unknown>;
     await reconciler(scheduledEvent(), lambdaContext('reconciler', FUNCTION_NEEDS.reconciler.memorySize, FUNCTION_NEEDS.reconciler.timeout.toMilliseconds()));
-    const reconcilerEntries = meter.entries.filter((entry) => entry.operation === 'Query');
+    const reconcilerEntries = meter.entries.filter((entry) => entry.operation === 'Query' && entry.index === OPEN_TASKS_INDEX);
     const reconcilerRuns = Math.max(1, Math.round(reconcilerEntries.length / 4));
+
+    // One delivery worker run with nothing due (after drainNotifications, nothing is).
+    await drainNotifications(ctx);
+    meter.reset();
+    const worker = (await importHandler('delivery-worker')) as (event: unknown, context: Context) => Promise<unknown>;
+    const workerStarted = performance.now();
+    await worker(scheduledEvent(), lambdaContext('delivery-worker', FUNCTION_NEEDS['delivery-worker'].memorySize, FUNCTION_NEEDS['delivery-worker'].timeout.toMilliseconds()));
+    const workerMs = performance.now() - workerStarted;
+    const workerEntries = meter.entries.filter((entry) => entry.operation === 'Query' && entry.index === DUE_MESSAGES_INDEX);
+    const deliveryWorkerRun = { calls: workerEntries.length, readUnits: round(readOf(workerEntries), 2), ms: round(workerMs, 1) };
 
     const finalTask = (await doc.send(new GetCommand({ TableName: stack.tableNames.tasks, Key: { task_id: taskIds[0] }, ConsistentRead: true }))).Item ?? {};
     const deliveries = (await doc.send(new QueryCommand({ TableName: stack.tableNames.deliveries, KeyConditionExpression: 'task_id = :t', ExpressionAttributeValues: { ':t': taskIds[0] } }))).Items ?? [];
@@ -167,10 +209,14 @@ export async function unitsPhase(ctx: BenchContext): Promise<UnitsResult> {
       taskItemBytes: itemSizeBytes(finalTask),
       deliveryItemBytes: deliveries.length ? Math.max(...deliveries.map((item) => itemSizeBytes(item))) : 0,
       conditionFailedWrites: life.filter((e) => e.conditionFailed).length,
+      perNotification: notificationCost(life, stack.tableNames, 3 * taskIds.length),
       reconcilerRun: { calls: round(reconcilerEntries.length / reconcilerRuns, 2), readUnits: round(readOf(reconcilerEntries) / reconcilerRuns, 2) },
+      deliveryWorkerRun,
       problems,
     };
     log(`units per task: ${result.perTask.readUnits} RRU, ${result.perTask.writeUnits} WRU in ${result.perTask.calls} calls; task item ${result.taskItemBytes} bytes`);
+    const note = result.perNotification;
+    log(`per notification: ${note.writeCalls} DynamoDB writes (${note.writeUnits} WRU, ${note.indexWriteUnits} of them on indexes), ${note.readCalls} reads (${note.readUnits} RRU)`);
     return result;
   } finally {
     meter.detach();

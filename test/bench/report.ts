@@ -110,6 +110,17 @@ function notificationRuns(n: NonNullable<BenchResults['notifications']>): string
     '   Notifications: status change committed -> signed POST received by the client hook (loopback); local stream poller: pages of 10, the next at once after a full page, else after 200 ms',
     table(['run', 'tasks', 'delivered', 'lost', 'dup', 'bad sig', 'delay p50', 'delay p99', 'per s', 'changes/s'], [row('paced', n.paced), row('burst', n.burst)]),
     `   notifier handler alone (batches of 10, back to back): ${n.handlerCapacity.perSecond} notifications/s, ${round(n.handlerCapacity.batchMs.p50, 1)} ms per batch (p50)`,
+    table(
+      ['paced, beside', 'delivered', 'lost', 'dup', 'delay p50', 'delay p99'],
+      [
+        ['two healthy clients', `${n.isolation.besideHealthy.delivered}/${n.isolation.besideHealthy.expected}`, n.isolation.besideHealthy.lost, n.isolation.besideHealthy.duplicates, n.isolation.besideHealthy.delayMs.p50, n.isolation.besideHealthy.delayMs.p99],
+        ['a hanging and a failing client', `${n.isolation.beside.delivered}/${n.isolation.beside.expected}`, n.isolation.beside.lost, n.isolation.beside.duplicates, n.isolation.beside.delayMs.p50, n.isolation.beside.delayMs.p99],
+      ],
+    ),
+    `   delay beside a hanging and a failing client: x${n.isolation.ratioToAloneP50} (p50) and x${n.isolation.ratioToAloneP99} (p99) of paced alone, x${n.isolation.ratioP50} and x${n.isolation.ratioP99} of beside healthy ones; ${n.isolation.neighbourChanges} of their changes in the same stream, ` +
+      `their hooks tried ${n.isolation.hangingAttempts} and ${n.isolation.failingAttempts} times (their endpoints failing before the run: each had cost one first attempt, at most notifyFirstAttemptTimeoutMs)`,
+    `   hooks failing at random (${n.randomFailures.answers}; ${n.randomFailures.tasks} tasks over ${n.randomFailures.endpoints} endpoints): ${n.randomFailures.delivered}/${n.randomFailures.expected} delivered, ` +
+      `${n.randomFailures.exhausted} exhausted (kept, recoverable), ${n.randomFailures.lost} lost, ${n.randomFailures.acceptedTwice} accepted twice; ${n.randomFailures.attempts} attempts, ${n.randomFailures.failedAttempts} failed; ${n.randomFailures.seconds} s`,
   ];
 }
 
@@ -117,7 +128,8 @@ function dynamoUnits(u: NonNullable<BenchResults['dynamoUnits']>): string[] {
   return [
     `5. DynamoDB per task over its life (${u.tasks} tasks: extend, 3 callbacks, 3 notifications, 1 GET); ${u.method}`,
     table(['operation', 'table', 'calls', 'RRU', 'WRU', 'of which GSI', 'step'], u.lines.map((l) => [l.operation, l.table, l.callsPerTask, l.readUnitsPerTask, l.writeUnitsPerTask, l.indexWriteUnitsPerTask, l.step])),
-    `   per task: ${u.perTask.calls} calls, ${u.perTask.readUnits} RRU, ${u.perTask.writeUnits} WRU (${u.perTask.indexWriteUnits} of them on the open-task index); with an Idempotency-Key +${u.idempotencyKeyExtra.writeUnits} WRU; task item ${u.taskItemBytes} B, delivery item ${u.deliveryItemBytes} B; writes refused by their condition: ${u.conditionFailedWrites}`,
+    `   per task: ${u.perTask.calls} calls, ${u.perTask.readUnits} RRU, ${u.perTask.writeUnits} WRU (${u.perTask.indexWriteUnits} of them on indexes: open tasks, due notifications); with an Idempotency-Key +${u.idempotencyKeyExtra.writeUnits} WRU; task item ${u.taskItemBytes} B, delivery item ${u.deliveryItemBytes} B; writes refused by their condition: ${u.conditionFailedWrites}`,
+    `   per notification (told at once): ${u.perNotification.writeCalls} writes, ${u.perNotification.writeUnits} WRU (${u.perNotification.indexWriteUnits} on indexes), ${u.perNotification.readCalls} reads, ${u.perNotification.readUnits} RRU`,
   ];
 }
 

@@ -168,6 +168,9 @@ async function main(): Promise<void> {
     tablePrefix: 'bench_',
     // Nothing becomes due for the reconciler during the bench: its runs stay comparable.
     reconcileAfterSeconds: 3600,
+    // Notification retries within a run's patience (about 31 s in all), checked by the worker 4 times a second.
+    webhookRetrySchedule: [0, 1, 2, 4, 8, 16],
+    deliveryWorkerEveryMs: 250,
     simulator: { seed: 7, stepDelayMs: 100 },
     accessLog: (entry) => accessLogBytes.push(Buffer.byteLength(JSON.stringify(entry))),
     errorLog: (line) => stackErrors.length < 200 && stackErrors.push(line),
@@ -233,7 +236,9 @@ async function main(): Promise<void> {
     for (const w of warm ?? []) if (w.real.errors + w.floor.errors > 0) problems.push(`warm ${w.functionName} on ${w.runtime}: ${w.real.errors} real and ${w.floor.errors} floor invocations failed`);
     if (http && (http.extends.errors > 0 || http.extends.verified.problems.length > 0)) problems.push(`HTTP extends: ${http.extends.errors} errors; ${http.extends.verified.problems.join('; ')}`);
     if (http && (http.callbacks.errors > 0 || http.callbacks.verified.lost > 0 || http.callbacks.verified.regressions > 0)) problems.push(`HTTP callbacks: ${http.callbacks.errors} errors, ${http.callbacks.verified.lost} lost, ${http.callbacks.verified.regressions} regressions; ${http.callbacks.verified.problems.join('; ')}`);
-    for (const notifyRun of notifications ? [notifications.paced, notifications.burst] : []) if (notifyRun.lost + notifyRun.badSignatures > 0) problems.push(`notifications: ${notifyRun.lost} lost, ${notifyRun.badSignatures} bad signatures`);
+    for (const notifyRun of notifications ? [notifications.paced, notifications.burst, notifications.isolation.beside] : []) if (notifyRun.lost + notifyRun.badSignatures > 0) problems.push(`notifications: ${notifyRun.lost} lost, ${notifyRun.badSignatures} bad signatures`);
+    const randomFailures = notifications?.randomFailures;
+    if (randomFailures && randomFailures.lost + randomFailures.acceptedTwice > 0) problems.push(`notifications to hooks failing at random: ${randomFailures.lost} lost, ${randomFailures.acceptedTwice} accepted twice`);
     problems.push(...(units?.problems ?? []));
 
     const extendWarm = warm?.find((w) => w.functionName === 'extend' && w.runtime === lambda.label);

@@ -53,7 +53,8 @@ test('create, then list the deliveries of a task without a hook: both answers as
   const taskId = ((await created.json()) as any).data.task_id;
   const listed = await fetch(`${stack.url}/luma/generations/${taskId}/deliveries`, { headers });
   expect(listed.status).toBe(200);
-  expect(((await listed.json()) as any).data).toEqual({ task_id: taskId, deliveries: [] });
+  // Issue 9: the list also says where each notification stands (none here: the task has no hook).
+  expect(((await listed.json()) as any).data).toEqual({ task_id: taskId, deliveries: [], notifications: [] });
 });
 
 describe('a wrong answer over HTTP fails the check', () => {

@@ -9,7 +9,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { OPEN_TASKS_INDEX } from '../../functions/tables';
+import { DUE_MESSAGES_INDEX, OPEN_TASKS_INDEX } from '../../functions/tables';
 import { statusChangePatterns } from '../../functions/domain/task-events';
 import { TaskEventsSubscription } from '../../lib/task-events-subscription';
 import { actionsOf, asArray, ENV, functionNamed, resourcesOf, statementsOfFunction, synthStack, type Statement } from './helpers';
@@ -55,10 +55,13 @@ describe('reconciler', () => {
   const reconciler = functionNamed(template, 'reconciler');
   const dlqId = idOf('AWS::SQS::Queue', 'FnreconcilerDeadLetterQueue');
 
+  // Issue 9 adds a second schedule (the delivery worker): the reconciler's rule is the one that targets it.
+  const ruleOf = (functionId: string) =>
+    Object.entries(resourcesOf(template, 'AWS::Events::Rule')).find(([, r]) => r.Properties.Targets.some((t: any) => t.Arn['Fn::GetAtt']?.[0] === functionId))!;
+
   it('is run every minute by an EventBridge schedule, retried by the next tick only, with a dead-letter queue', () => {
-    const rules = Object.values(resourcesOf(template, 'AWS::Events::Rule'));
-    expect(rules).toHaveLength(1);
-    const rule = rules[0].Properties;
+    expect(Object.values(resourcesOf(template, 'AWS::Events::Rule'))).toHaveLength(2);
+    const [ruleId, { Properties: rule }] = ruleOf(reconciler.id);
     expect(rule.ScheduleExpression).toBe('rate(1 minute)');
     expect(rule.State).toBe('ENABLED');
     expect(rule.Targets).toEqual([
@@ -73,7 +76,7 @@ describe('reconciler', () => {
       Action: 'lambda:InvokeFunction',
       FunctionName: { 'Fn::GetAtt': [reconciler.id, 'Arn'] },
       Principal: 'events.amazonaws.com',
-      SourceArn: { 'Fn::GetAtt': [Object.keys(resourcesOf(template, 'AWS::Events::Rule'))[0], 'Arn'] },
+      SourceArn: { 'Fn::GetAtt': [ruleId, 'Arn'] },
     });
   });
 
@@ -181,11 +184,15 @@ describe('notifier', () => {
     expect(asArray(template.toJSON().Resources[mappingId].DependsOn)).toContainEqual(expect.stringMatching(/^FnnotifierRoleDefaultPolicy/));
   });
 
-  it('may read the stream and send to its queue, read clients and write deliveries, nothing else', () => {
+  // Issue 9: it writes a durable message per status change (and its first attempt's outcome) and keeps the endpoints.
+  it('may read the stream and send to its queue, read clients, keep endpoints, write messages and deliveries, nothing else', () => {
     const statements = statementsOfFunction(template, 'notifier');
+    const tableArn = (prefix: string) => ({ 'Fn::GetAtt': [idOf('AWS::DynamoDB::Table', prefix), 'Arn'] });
     expect(dynamoStatements(statements)).toEqual([
-      { Effect: 'Allow', Action: 'dynamodb:GetItem', Resource: { 'Fn::GetAtt': [idOf('AWS::DynamoDB::Table', 'ClientsTable'), 'Arn'] } },
-      { Effect: 'Allow', Action: 'dynamodb:PutItem', Resource: { 'Fn::GetAtt': [idOf('AWS::DynamoDB::Table', 'DeliveriesTable'), 'Arn'] } },
+      { Effect: 'Allow', Action: 'dynamodb:GetItem', Resource: tableArn('ClientsTable') },
+      { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], Resource: tableArn('EndpointsTable') },
+      { Effect: 'Allow', Action: ['dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'], Resource: tableArn('MessagesTable') },
+      { Effect: 'Allow', Action: 'dynamodb:PutItem', Resource: tableArn('DeliveriesTable') },
       {
         Effect: 'Allow',
         Action: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:ListStreams'],
@@ -210,6 +217,55 @@ describe('notifier', () => {
     });
     expect(variables[ENV.upstreamBaseUrl]).toBeUndefined();
     expect(variables[ENV.allowLoopbackHooks]).toBeUndefined();
+  });
+});
+
+describe('delivery worker', () => {
+  const worker = functionNamed(template, 'delivery-worker');
+  const dlqId = idOf('AWS::SQS::Queue', 'FndeliveryworkerDeadLetterQueue');
+
+  it('is run every minute by its own EventBridge schedule, failed runs to its dead-letter queue without retry', () => {
+    const [, rule] = Object.entries(resourcesOf(template, 'AWS::Events::Rule')).find(([, r]) => r.Properties.Targets[0].Arn['Fn::GetAtt'][0] === worker.id)!;
+    expect(rule.Properties.ScheduleExpression).toBe('rate(1 minute)');
+    expect(rule.Properties.Targets[0]).toMatchObject({ RetryPolicy: { MaximumRetryAttempts: 0 }, DeadLetterConfig: { Arn: { 'Fn::GetAtt': [dlqId, 'Arn'] } } });
+    expect(worker.properties).toMatchObject({ Timeout: 60, MemorySize: 256 });
+    expect(worker.properties.ReservedConcurrentExecutions).toBeUndefined();
+    expectEncryptedTlsOnlyQueue(template, dlqId);
+  });
+
+  it('follows context deliveryWorkerIntervalMinutes', () => {
+    const every5 = synthStack({ context: { deliveryWorkerIntervalMinutes: 5 } }).template;
+    const id = functionNamed(every5, 'delivery-worker').id;
+    const [, rule] = Object.entries(resourcesOf(every5, 'AWS::Events::Rule')).find(([, r]) => r.Properties.Targets[0].Arn['Fn::GetAtt'][0] === id)!;
+    expect(rule.Properties.ScheduleExpression).toBe('rate(5 minutes)');
+  });
+
+  it('may Query the due-message index (its ARN only), and claim, settle and record deliveries; no stream, no secret', () => {
+    const statements = statementsOfFunction(template, 'delivery-worker');
+    const messagesId = idOf('AWS::DynamoDB::Table', 'MessagesTable');
+    const tableArn = (prefix: string) => ({ 'Fn::GetAtt': [idOf('AWS::DynamoDB::Table', prefix), 'Arn'] });
+    expect(dynamoStatements(statements)).toEqual([
+      { Effect: 'Allow', Action: 'dynamodb:Query', Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [messagesId, 'Arn'] }, `/index/${DUE_MESSAGES_INDEX}`]] } },
+      { Effect: 'Allow', Action: 'dynamodb:GetItem', Resource: tableArn('ClientsTable') },
+      { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], Resource: tableArn('EndpointsTable') },
+      { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'], Resource: tableArn('MessagesTable') },
+      { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem'], Resource: tableArn('DeliveriesTable') },
+    ]);
+    expect(JSON.stringify(statements)).not.toContain('secretsmanager');
+    expect(JSON.stringify(statements)).not.toContain('GetRecords');
+  });
+
+  it('gets the retry schedule, the disabling threshold, the secret overlap and the attempt timeout, with their defaults', () => {
+    expect(worker.properties.Environment.Variables).toMatchObject({
+      [ENV.webhookRetrySchedule]: '0,60,300,1800,7200,18000,36000,36000',
+      [ENV.webhookDisableAfterSeconds]: '432000',
+      [ENV.webhookSecretOverlapSeconds]: '86400',
+      [ENV.notifyTimeoutMs]: '5000',
+      [ENV.messagesTable]: { Ref: idOf('AWS::DynamoDB::Table', 'MessagesTable') },
+    });
+    const custom = synthStack({ context: { webhookRetrySchedule: '0,10,20', webhookDisableAfterSeconds: 3600 } }).template;
+    expect(functionNamed(custom, 'delivery-worker').properties.Environment.Variables).toMatchObject({ [ENV.webhookRetrySchedule]: '0,10,20', [ENV.webhookDisableAfterSeconds]: '3600' });
+    expect(functionNamed(custom, 'notifier').properties.Environment.Variables).toMatchObject({ [ENV.webhookRetrySchedule]: '0,10,20', [ENV.notifyFirstAttemptTimeoutMs]: '2000' });
   });
 });
 

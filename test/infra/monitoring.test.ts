@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Annotations, Match, type Template } from 'aws-cdk-lib/assertions';
 import { TABLES, tableRoles } from '../../functions/tables';
 import { dimensionSetsOf, GATEWAY_METRICS, GATEWAY_METRICS_NAMESPACE, type GatewayMetricName } from '../../lib/gateway-metrics';
-import { RUNBOOKS, THRESHOLDS } from '../../lib/monitoring';
+import { LOG_EVENT_METRICS, notificationSenders, RUNBOOKS, THRESHOLDS } from '../../lib/monitoring';
 import { functionNamed, resourcesOf, synthStack } from './helpers';
 
 const EMAILS = ['oncall@example.com', 'lead@example.com'];
@@ -40,6 +40,8 @@ describe('alarms', () => {
       ...functionNames.flatMap((name) => [`Errors-${name}`, `Throttles-${name}`]),
       'NotRunning-reconciler',
       'DeadLetterQueue-reconciler',
+      'NotRunning-delivery-worker',
+      'DeadLetterQueue-delivery-worker',
       'IteratorAge-notifier',
       'FailureQueue-notifier',
       ...tableRoles.map((role) => `DynamoDBThrottles-${role}`),
@@ -48,10 +50,12 @@ describe('alarms', () => {
       // Tasks stuck open past their deadline (issue 11's "tasks stuck open"), from the reconciler's gauge.
       'OpenTasksPastDeadline',
       'UpstreamErrorRate',
+      'NotificationsExhausted',
+      'EndpointsDisabled',
     ];
     expect(Object.keys(alarms).sort()).toEqual(expected.sort());
     // docs/operations.md counts them for a default stage.
-    expect(expected).toHaveLength(30);
+    expect(expected).toHaveLength(46);
   });
 
   it('are named after the stack, and each notifies the alarm topic when it fires and when it recovers', () => {
@@ -70,7 +74,7 @@ describe('alarms', () => {
       const [, runbook] = /Runbook: docs\/operations\.md#([a-z0-9-]+)$/.exec(alarm.AlarmDescription) ?? [];
       expect(RUNBOOKS).toContain(runbook);
     }
-    for (const key of ['Api5xxRate', 'ApiLatencyP99', 'TasksFailedPastDeadline', 'TasksFailedUnconfirmed', 'OpenTasksPastDeadline', 'UpstreamErrorRate']) {
+    for (const key of ['Api5xxRate', 'ApiLatencyP99', 'TasksFailedPastDeadline', 'TasksFailedUnconfirmed', 'OpenTasksPastDeadline', 'UpstreamErrorRate', 'NotificationsExhausted', 'EndpointsDisabled']) {
       expect(operations).toContain(`| \`${key}\` |`);
     }
   });
@@ -208,6 +212,37 @@ describe('alarms', () => {
       const emitted = dimensionSetsOf(metric.MetricName as GatewayMetricName).map((set) => [...set].sort().join(','));
       expect(emitted).toContain(metric.Dimensions.map((d: { Name: string }) => d.Name).sort().join(','));
     }
+  });
+
+  it('notifications exhausted and endpoints disabled: counted from the senders\' log lines, any in an hour', () => {
+    const filters = Object.values(resourcesOf(template, 'AWS::Logs::MetricFilter')).map((f) => f.Properties);
+    const senders = notificationSenders(functionNames);
+    expect(senders.sort()).toEqual(['delivery-worker', 'notifier', 'resend-notification']);
+    expect(filters).toHaveLength(senders.length * 2);
+    for (const [metricName, message] of Object.entries(LOG_EVENT_METRICS)) {
+      for (const name of senders) {
+        expect(filters).toContainEqual({
+          LogGroupName: { Ref: idOf('AWS::Logs::LogGroup', `Fn${name.replace(/-/g, '')}LogGroup`) },
+          FilterPattern: `{ $.message = "${message}" }`,
+          MetricTransformations: [{ MetricNamespace: 'LumaGateway/LogEvents/dev', MetricName: metricName, MetricValue: '1' }],
+        });
+      }
+      expect(alarms[metricName]).toMatchObject({
+        Namespace: 'LumaGateway/LogEvents/dev',
+        MetricName: metricName,
+        Statistic: 'Sum',
+        Period: 3600,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+      });
+    }
+  });
+
+  it('the delivery worker: 2 failed runs in 5 minutes; not a single run in 10 minutes', () => {
+    const fn = { Name: 'FunctionName', Value: { Ref: functionNamed(template, 'delivery-worker').id } };
+    expect(alarms['Errors-delivery-worker']).toMatchObject({ MetricName: 'Errors', Dimensions: [fn], Period: 300, Threshold: 2 });
+    expect(alarms['NotRunning-delivery-worker']).toMatchObject({ MetricName: 'Invocations', Dimensions: [fn], Period: 600, TreatMissingData: 'breaching' });
   });
 
   it('the gateway metrics carry the stage', () => {

@@ -5,6 +5,7 @@
  */
 import { App } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { backgroundFunctions } from '../../functions/background';
 import { routes, type RouteDefinition } from '../../functions/routes';
 import { configFromContext } from '../../lib/config';
 import { ENV, functionNamed, methodsByRoute, resourcesOf, statementsOfFunction, synthStack } from './helpers';
@@ -142,8 +143,8 @@ describe('routes added later', () => {
 
   it('creates one function per functionName, however many routes it serves', () => {
     const routeFunctions = new Set(routes.map((route) => route.functionName)).size;
-    // + authorizer, reconciler, notifier
-    template.resourceCountIs('AWS::Lambda::Function', routeFunctions + 3);
+    // + the authorizer and the background functions (reconciler, notifier, delivery worker)
+    template.resourceCountIs('AWS::Lambda::Function', routeFunctions + 1 + backgroundFunctions.length);
   });
 
   it('refuses a function without declared needs', () => {
@@ -167,11 +168,13 @@ describe('routes added later', () => {
       expect(methodsByRoute(template)['GET /luma/generations/{task_id}/deliveries'].AuthorizationType).toBe('CUSTOM');
     });
 
-    it('may read tasks (GetItem) and query deliveries, nothing else', () => {
+    // Issue 9: the list also shows where each notification stands (the messages table).
+    it('may read tasks (GetItem), query deliveries and messages, nothing else', () => {
       const dynamo = statementsOfFunction(template, 'list-deliveries').filter((s) => JSON.stringify(s.Action).includes('dynamodb:'));
       expect(dynamo).toEqual([
         { Effect: 'Allow', Action: 'dynamodb:GetItem', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^TasksTable/), 'Arn'] } },
         { Effect: 'Allow', Action: 'dynamodb:Query', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^DeliveriesTable/), 'Arn'] } },
+        { Effect: 'Allow', Action: 'dynamodb:Query', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^MessagesTable/), 'Arn'] } },
       ]);
       expect(JSON.stringify(statementsOfFunction(template, 'list-deliveries'))).not.toContain('secretsmanager');
     });

@@ -2,7 +2,7 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { logger } from '#adapters/logger';
 import { isFunctionUrlEvent, matchRoutePath, servedByFunctionUrl } from '#http/function-url';
-import { CALLBACK_ROUTE } from '../../functions/routes';
+import { CALLBACK_ROUTE, routes } from '../../functions/routes';
 import { apiEvent, functionUrlEvent, lambdaContext } from '../bench/events';
 
 const TOKEN = '0b6f5a58-1d2c-4b7e-9f3a-2c1d0e9f8a7b.c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA';
@@ -90,4 +90,8 @@ test('passes a REST API event through unchanged, without an access line of its o
 test('a v2 event is told apart from a REST one', () => {
   expect(isFunctionUrlEvent(apiEvent({ method: 'GET', resource: '/x' }))).toBe(false);
   expect(isFunctionUrlEvent({ version: '2.0' } as unknown as APIGatewayProxyEventV2)).toBe(false);
+});
+
+test('CALLBACK_ROUTE is the route table\'s callback entry', () => {
+  expect(routes).toContainEqual(expect.objectContaining(CALLBACK_ROUTE));
 });

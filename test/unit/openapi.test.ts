@@ -191,7 +191,7 @@ describe('the response check (what the e2e tests run on every answer)', () => {
     expect(validator.problems(answer(200, success(TASK)))).toEqual([]);
     expect(validator.problems(answer(404, failure(40400)))).toEqual([]);
     expect(validator.problems(answer(404, failure(40400), '/luma/nowhere'))).toEqual([]);
-    expect(validator.problems(answer(200, success({ task_id: TASK.task_id, deliveries: [] }), `/luma/generations/${TASK.task_id}/deliveries`))).toEqual([]);
+    expect(validator.problems(answer(200, success({ task_id: TASK.task_id, deliveries: [], notifications: [] }), `/luma/generations/${TASK.task_id}/deliveries`))).toEqual([]);
   });
 
   test.each([

@@ -53,10 +53,10 @@ describe('kinds', () => {
 
 describe('handlers read their environment through it', () => {
   it('applies defaults, parses values, and names the variable when one is wrong or missing', () => {
-    const settings = readSettings({ RECONCILE_AFTER_SECONDS: '45', NOTIFY_RETRY_DELAYS_MS: '1,2,3', ALLOW_LOOPBACK_HOOKS: 'true' });
+    const settings = readSettings({ RECONCILE_AFTER_SECONDS: '45', WEBHOOK_RETRY_SCHEDULE: '0,2,4,8', ALLOW_LOOPBACK_HOOKS: 'true' });
     expect(settings.reconcileAfterSeconds).toBe(45);
     expect(settings.taskDeadlineSeconds).toBe(SETTINGS.taskDeadlineSeconds.default);
-    expect(settings.notifyRetryDelaysMs).toEqual([1, 2, 3]);
+    expect(settings.webhookRetrySchedule).toEqual([0, 2, 4, 8]);
     expect(settings.allowLoopbackHooks).toBe(true);
     expect(() => readSettings({ UPSTREAM_TIMEOUT_MS: '-5' }).upstreamTimeoutMs).toThrow('environment variable UPSTREAM_TIMEOUT_MS must be a whole number');
     expect(() => readSettings({}).upstreamSecretId).toThrow('environment variable UPSTREAM_SECRET_ID is required');
