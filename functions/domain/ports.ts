@@ -288,6 +288,15 @@ export interface EndpointStore {
   enable(clientId: string, endpointId: string): Promise<Endpoint | undefined>;
 }
 
+// --- stored media ------------------------------------------------------------------------------
+
+/** Links to the gateway's stored media: a presigned GET URL per object key, signed afresh at every call. */
+export interface AssetLinks {
+  /** How long a URL made now works, in seconds. */
+  readonly lifetimeSeconds: number;
+  url(key: string): Promise<string>;
+}
+
 // --- the upstream ----------------------------------------------------------------------------------
 
 /** What the upstream receives for a submission: the client's request, with the gateway's own callback URL as notify_hook. */
