@@ -20,15 +20,18 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import type { AssetLinks } from '#domain/ports';
 
 /** The hash constructor the signer takes (a Checksum): SHA-256, or HMAC-SHA-256 with a key. */
+type SourceData = string | ArrayBuffer | ArrayBufferView;
+const bytesOf = (data: SourceData) => (typeof data === 'string' ? data : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data));
+
 class Sha256 {
   private hash: Hash | Hmac;
-  constructor(private readonly secret?: string | Uint8Array) {
+  constructor(private readonly secret?: SourceData) {
     this.hash = this.fresh();
   }
   private fresh() {
-    return this.secret === undefined ? createHash('sha256') : createHmac('sha256', this.secret);
+    return this.secret === undefined ? createHash('sha256') : createHmac('sha256', bytesOf(this.secret));
   }
-  update(data: string | Uint8Array): void {
+  update(data: Uint8Array): void {
     this.hash.update(data);
   }
   async digest(): Promise<Uint8Array> {

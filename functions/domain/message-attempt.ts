@@ -17,7 +17,8 @@
  * whose settling write failed is found delivered there by the next claim
  * (resolvedByEarlierClaim) and not sent again.
  */
-import { attemptId, isLeased, NOTIFICATION_LOG_EVENTS, type MessageItem } from './message';
+import { isLeased } from './durable-job';
+import { attemptId, NOTIFICATION_LOG_EVENTS, type MessageItem } from './message';
 import type { HookPolicy } from './hook-url';
 import { silentMetrics, type Client, type DeliveryOutcome, type DeliveryStore, type Endpoint, type EndpointStore, type HookSender, type LogSink, type MessageClaim, type MessageStore, type MetricSink, type Settlement } from './ports';
 import { nextAttemptAt, parseRetryAfter, type RetrySchedule } from './retry-schedule';

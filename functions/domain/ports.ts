@@ -11,6 +11,7 @@ import type { BreakdownOf, GatewayMetricName, GatewayMetricOfUnit } from '../../
 import { ExpectedOutcome } from './errors';
 import type { GenerationRequest } from './generation-request';
 import type { HookPolicy } from './hook-url';
+import type { JobClaim } from './durable-job';
 import type { DueMessage, MessageItem } from './message';
 import type { TaskItem, TaskStatus, TaskUpdate } from './task';
 import type { EndpointDisabledReason, EndpointState, MessageState } from './task-status';
@@ -208,11 +209,7 @@ export type Settlement =
   | { readonly kind: 'exhausted' | 'skipped' | 'refused'; readonly at: number; readonly error: string; readonly httpStatus?: number };
 
 /** A claim: the message as it was before (its last claim included) and the number of this one. */
-export interface MessageClaim {
-  readonly previous: MessageItem;
-  readonly claim: number;
-  readonly claimAtMs: number;
-}
+export type MessageClaim = JobClaim<MessageItem>;
 
 /** Notification messages (functions/domain/message.ts); every write is one conditional request. */
 export interface MessageStore {

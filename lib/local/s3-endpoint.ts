@@ -203,7 +203,7 @@ export function expectedSignature(req: Pick<IncomingMessage, 'method' | 'headers
  * yielding the data and collecting the trailing headers.
  */
 async function* decodeAwsChunked(source: AsyncIterable<Buffer>, trailers: Map<string, string>): AsyncGenerator<Buffer> {
-  let buffer = Buffer.alloc(0);
+  let buffer: Buffer = Buffer.alloc(0);
   let remaining = -1; // bytes of the current chunk still to yield; -1: expecting a size line
   let done = false;
   for await (const piece of source) {
