@@ -47,9 +47,9 @@ function setting<T, const S extends Omit<SettingSpec<T>, 'kind'>>(kind: SettingK
 const SUBMITTERS = ['extend', 'create'];
 const UPSTREAM_CALLERS = [...SUBMITTERS, 'reconciler'];
 /** Every Lambda of the stack (functions/background.ts's functionNames; a test holds them equal). */
-export const EVERY_FUNCTION = ['authorizer', 'extend', 'create', 'get-task', 'list-deliveries', 'callback', 'reconciler', 'notifier', 'delivery-worker', 'resend-notification', 'recover-notifications', 'list-endpoints', 'enable-endpoint'];
+export const EVERY_FUNCTION = ['authorizer', 'extend', 'create', 'get-task', 'list-deliveries', 'callback', 'reconciler', 'task-changes', 'delivery-worker', 'resend-notification', 'recover-notifications', 'list-endpoints', 'enable-endpoint'];
 /** The functions that send notifications: the stream consumer's first attempt, the worker's retries, a client's resend. */
-const DELIVERERS = ['notifier', 'delivery-worker', 'resend-notification'];
+const DELIVERERS = ['task-changes', 'delivery-worker', 'resend-notification'];
 
 /** CloudWatch Logs' retention periods, in days. */
 export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
@@ -154,7 +154,7 @@ export const SETTINGS = {
   }),
   notifyFirstAttemptTimeoutMs: setting(integer({ min: 100, max: 5000 }), {
     env: 'NOTIFY_FIRST_ATTEMPT_TIMEOUT_MS',
-    readBy: ['notifier', 'resend-notification'],
+    readBy: ['task-changes', 'resend-notification'],
     context: true,
     default: 2000,
     description: "timeout of the first attempt, made by the stream consumer (or a resend) at once; a hook that does not answer in time is retried by the delivery worker",
