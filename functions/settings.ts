@@ -210,7 +210,7 @@ export const SETTINGS = {
   }),
   assetWorkerFunction: setting(text(), {
     env: 'ASSET_WORKER_FUNCTION',
-    readBy: ['task-changes', 'asset-worker'],
+    readBy: ['task-changes'],
     defaultText: "the asset worker's name",
     description: 'the function that copies a completed task\'s media, invoked asynchronously per task (set by the stack)',
   }),

@@ -30,9 +30,12 @@ export const MEDIA: Readonly<Record<MediaKind, { readonly field: LinkField; read
 /** Stored object keys, by medium: what the task record's `asset_keys` holds. */
 export type AssetKeys = { readonly [K in MediaKind]?: string };
 
+/** The prefix of every stored medium's key (the bucket's lifecycle rule and grants are on it). */
+export const ASSET_KEY_PREFIX = 'tasks/';
+
 /** Where a task's medium is stored: `tasks/<task id>/<medium>`, whatever its type (the type and file name are the object's metadata). */
 export function assetKey(taskId: string, kind: MediaKind): string {
-  return `tasks/${taskId}/${kind}`;
+  return `${ASSET_KEY_PREFIX}${taskId}/${kind}`;
 }
 
 /** The media the upstream gave a task, in a fixed order (the video first). */

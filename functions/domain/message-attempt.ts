@@ -17,10 +17,11 @@
  * whose settling write failed is found delivered there by the next claim
  * (resolvedByEarlierClaim) and not sent again.
  */
+import { bodyAtAttempt } from './assets';
 import { isLeased } from './durable-job';
 import { attemptId, NOTIFICATION_LOG_EVENTS, type MessageItem } from './message';
 import type { HookPolicy } from './hook-url';
-import { silentMetrics, type Client, type DeliveryOutcome, type DeliveryStore, type Endpoint, type EndpointStore, type HookSender, type LogSink, type MessageClaim, type MessageStore, type MetricSink, type Settlement } from './ports';
+import { silentMetrics, type AssetLinks, type Client, type DeliveryOutcome, type DeliveryStore, type Endpoint, type EndpointStore, type HookSender, type LogSink, type MessageClaim, type MessageStore, type MetricSink, type Settlement } from './ports';
 import { nextAttemptAt, parseRetryAfter, type RetrySchedule } from './retry-schedule';
 import { signingSecrets, webhookHeaders } from './webhook-signature';
 
@@ -41,6 +42,8 @@ export interface AttemptDeps {
   readonly disableAfterSeconds: number;
   readonly secretOverlapSeconds: number;
   readonly retentionDays: number;
+  /** Presigns the stored media a `completed` notification names; only the functions that send those have it. */
+  readonly links?: AssetLinks;
 }
 
 /** How an attempt ended, for the message. `lost` when another claim took the message over before this one settled it. */
@@ -112,11 +115,13 @@ export async function attemptClaimed(deps: AttemptDeps, claimed: MessageClaim, t
   const message = claimed.previous;
   const { client, endpoint, timeoutMs } = target;
   const sentAt = deps.nowMs();
+  // Built for each attempt: links to stored media are presigned afresh (a retry a day later carries working ones).
+  const body = await bodyAtAttempt(message, deps.links, sentAt);
   const outcome = await deps.deliver({
     url: message.hook_url,
     // Signed anew for each attempt: the timestamp is part of the signature.
-    headers: webhookHeaders(signingSecrets(client, sentAt, deps.secretOverlapSeconds), message.webhook_id, seconds(sentAt), message.payload),
-    body: message.payload,
+    headers: webhookHeaders(signingSecrets(client, sentAt, deps.secretOverlapSeconds), message.webhook_id, seconds(sentAt), body),
+    body,
     timeoutMs,
     policy: deps.policy,
   });

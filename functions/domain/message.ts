@@ -19,6 +19,7 @@
  * there is not repeated.
  */
 import { shardOf, DUE_MESSAGE_SHARDS } from '../tables';
+import type { AssetKeys } from './assets';
 import { dueNow, type JobLease } from './durable-job';
 import type { TaskItem } from './task';
 import { STATUS_RANK } from './task';
@@ -39,6 +40,11 @@ export interface MessageItem extends JobLease {
   readonly request_id?: string;
   /** The body sent, exactly: the task as GET showed it at this change. */
   readonly payload: string;
+  /**
+   * The stored media the payload names (a `completed` message released once its task's media are stored):
+   * each attempt sends the payload with fresh presigned links to them (assets.ts bodyAtAttempt).
+   */
+  readonly asset_keys?: AssetKeys;
   readonly message_state: MessageState;
   /** Unix seconds of the status change. */
   readonly created_at: number;
@@ -113,6 +119,16 @@ export function newMessage({ task, endpointId, payload, nowMs, retentionDays }: 
 /** The same message, claimed by its writer for an attempt it makes at once, leased until `leaseUntilMs`. */
 export function claimedAtCreation(message: MessageItem, nowMs: number, leaseUntilMs: number): MessageItem {
   return { ...message, claims: 1, claim_at_ms: nowMs, due_at_ms: leaseUntilMs };
+}
+
+/**
+ * The same message, written as waiting: a `completed` notification held out
+ * of the due index until its task's media are stored or their copy failed
+ * for good (completed-notification.ts releases it).
+ */
+export function waitingAtCreation(message: MessageItem): MessageItem {
+  const { due_shard: _shard, due_at_ms: _due, ...rest } = message;
+  return { ...rest, message_state: 'waiting' };
 }
 
 /** The same message, written as skipped: its endpoint is disabled (kept, recoverable). */

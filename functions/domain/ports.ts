@@ -256,12 +256,13 @@ export interface MessageStore {
    * redelivery); with `leaseUntilMs`, claimed in the same write for an
    * attempt made at once; with `onlyFrom`, only from those states. The
    * message as written, or undefined when an attempt holds it (or its
-   * state is not one of `onlyFrom`).
+   * state is not one of `onlyFrom`). With `payload`, its body (and the
+   * stored media it names) replaced: a waiting `completed` message released.
    */
   requeue(
     taskId: string,
     seq: string,
-    options: { nowMs: number; leaseUntilMs?: number; onlyFrom?: readonly MessageState[] },
+    options: { nowMs: number; leaseUntilMs?: number; onlyFrom?: readonly MessageState[]; payload?: { readonly body: string; readonly assetKeys?: AssetKeys } },
   ): Promise<MessageItem | undefined>;
   /** Keys of a client's exhausted and skipped messages created at or after `since` (unix seconds), a page at a time. */
   undelivered(

@@ -54,6 +54,7 @@ function deps(overrides: Partial<NotifyDeps> = {}): NotifyDeps {
     messages,
     deliveries,
     endpoints,
+    tasks,
     policy: { allowLoopbackHttp: true },
     log: silentLog,
     nowMs: Date.now,

@@ -25,7 +25,7 @@ export function createMessageStore({ client, messagesTable }: MessageStoreOption
     keyAttributes: ['task_id', 'message_seq'],
     stateAttribute: 'message_state',
     dueIndex: DUE_MESSAGES_INDEX,
-    names: { '#undelivered': 'undelivered_owner', '#http': 'last_http_status', '#delivered': 'delivered_at' },
+    names: { '#undelivered': 'undelivered_owner', '#http': 'last_http_status', '#delivered': 'delivered_at', '#payload': 'payload', '#asset_keys': 'asset_keys' },
   });
   const update = jobs.update;
 
@@ -117,11 +117,16 @@ export function createMessageStore({ client, messagesTable }: MessageStoreOption
       );
     },
 
-    requeue: (taskId, seq, { nowMs, leaseUntilMs, onlyFrom }) =>
+    requeue: (taskId, seq, { nowMs, leaseUntilMs, onlyFrom, payload }) =>
       guarded(async () => {
         const values: Record<string, unknown> = { ':pending': 'pending', ':now': nowMs, ':shard': dueShard(taskId) };
         // Counted from now: a redelivered message gets the whole schedule again.
         const set = ['#state = :pending', '#origin = :now', '#shard = :shard', '#settled = #claims'];
+        if (payload !== undefined) {
+          set.push('#payload = :payload', '#asset_keys = :asset_keys');
+          values[':payload'] = payload.body;
+          values[':asset_keys'] = payload.assetKeys ?? {};
+        }
         if (leaseUntilMs === undefined) {
           set.push('#due = :now');
         } else {
