@@ -79,14 +79,19 @@ export const assetJobStore = /* @__PURE__ */ once(() => createAssetJobStore({ cl
 
 /**
  * Presigned links to the stored media, for the functions that hand them out
- * (the assetBucket setting's readers); undefined in the others. The local
- * stack's S3 endpoint through AWS_ENDPOINT_URL_S3 (path-style).
+ * (the assetBucket setting's readers: GET, and the senders of `completed`
+ * notifications but the stream consumer, which only releases them to the
+ * delivery worker). The local stack's S3 endpoint through AWS_ENDPOINT_URL_S3 (path-style).
  */
-export const assetLinks = /* @__PURE__ */ once((): AssetLinks | undefined => {
-  const bucket = settings().assetBucket;
-  if (bucket === undefined) return undefined;
-  return createPresigner({ bucket, region: process.env.AWS_REGION ?? 'us-east-1', lifetimeSeconds: settings().assetLinkTtlSeconds, endpoint: process.env.AWS_ENDPOINT_URL_S3 || undefined });
-});
+export const assetLinks = /* @__PURE__ */ once(
+  (): AssetLinks =>
+    createPresigner({
+      bucket: settings().assetBucket!,
+      region: process.env.AWS_REGION ?? 'us-east-1',
+      lifetimeSeconds: settings().assetLinkTtlSeconds,
+      endpoint: process.env.AWS_ENDPOINT_URL_S3 || undefined,
+    }),
+);
 
 /** Only the local stack lets hooks use plain http on loopback; the deployed stack never sets it. */
 export const hookPolicy = /* @__PURE__ */ once((): HookPolicy => ({ allowLoopbackHttp: settings().allowLoopbackHooks }));
@@ -166,7 +171,6 @@ const attemptDeps = /* @__PURE__ */ once(
     disableAfterSeconds: settings().webhookDisableAfterSeconds,
     secretOverlapSeconds: settings().webhookSecretOverlapSeconds,
     retentionDays: settings().taskRetentionDays,
-    links: assetLinks(),
   }),
 );
 
@@ -212,7 +216,7 @@ export const assetDeps = /* @__PURE__ */ once(
     policy: hookPolicy(),
     maxBytes: settings().assetMaxBytes,
     schedule: settings().assetRetrySchedule,
-    notifications: { ...attemptDeps(), clients: clientStore(), firstAttemptTimeoutMs: settings().notifyFirstAttemptTimeoutMs },
+    notifications: { ...attemptDeps(), links: assetLinks(), clients: clientStore(), firstAttemptTimeoutMs: settings().notifyFirstAttemptTimeoutMs },
     log: logger,
     metrics: metricSink,
     nowMs: Date.now,
@@ -239,6 +243,7 @@ export const taskChangeReactions = /* @__PURE__ */ once((): readonly TaskChangeR
 export const workerDeps = /* @__PURE__ */ once(
   (): Omit<WorkerDeps, 'remainingMs'> => ({
     ...attemptDeps(),
+    links: assetLinks(),
     clients: clientStore(),
     attemptTimeoutMs: settings().notifyTimeoutMs,
     ...DELIVERY_WORKER_BOUNDS,
@@ -246,7 +251,7 @@ export const workerDeps = /* @__PURE__ */ once(
 );
 
 export const resendDeps = /* @__PURE__ */ once(
-  (): ResendDeps => ({ ...attemptDeps(), clients: clientStore(), firstAttemptTimeoutMs: settings().notifyFirstAttemptTimeoutMs }),
+  (): ResendDeps => ({ ...attemptDeps(), links: assetLinks(), clients: clientStore(), firstAttemptTimeoutMs: settings().notifyFirstAttemptTimeoutMs }),
 );
 
 export const recoverDeps = /* @__PURE__ */ once((): Omit<RecoverDeps, 'remainingMs'> => ({ messages: messageStore(), nowMs: Date.now, maxPerCall: RECOVER_MAX_PER_CALL }));

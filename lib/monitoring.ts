@@ -30,6 +30,7 @@ export const RUNBOOKS = [
   'upstream-error-rate',
   'notifications-exhausted',
   'endpoints-disabled',
+  'asset-copies-failed',
 ] as const;
 export type Runbook = (typeof RUNBOOKS)[number];
 
@@ -68,6 +69,8 @@ export const THRESHOLDS = {
   notificationsExhaustedPerHour: 1,
   /** Client endpoints disabled (a 410, or failing for webhookDisableAfterSeconds), per hour. */
   endpointsDisabledPerHour: 1,
+  /** Completed tasks whose media copy failed for good, per hour. */
+  assetCopiesFailedPerHour: 1,
 } as const;
 
 /**
@@ -293,6 +296,14 @@ export class GatewayMonitoring extends Construct {
       summary: 'A task failed because the upstream never confirmed its submission: the upstream may have created (and charged) a generation the gateway does not track.',
       metric: this.gatewayMetric('TasksFailedUnconfirmed', { period: Duration.hours(1) }),
       threshold: THRESHOLDS.tasksFailedUnconfirmedPerHour,
+    });
+    this.addAlarm({
+      key: 'AssetCopiesFailed',
+      runbook: 'asset-copies-failed',
+      summary:
+        "A completed task's media could not be stored in the gateway's bucket (a medium refused, too large, not a video or image, or every planned attempt failed): its client got the upstream's short-lived links.",
+      metric: this.gatewayMetric('AssetCopiesFailed', { period: Duration.hours(1) }),
+      threshold: THRESHOLDS.assetCopiesFailedPerHour,
     });
     // --- notifications (log events of the functions that send them) -------------------------------
     this.countLogEvents();

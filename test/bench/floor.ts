@@ -294,6 +294,24 @@ export async function deliveryWorker() {
   return { due };
 }
 
+/** asset worker's sweep: Query each shard of the due asset-job index (the bench finds nothing due). */
+export async function assetWorker() {
+  let due = 0;
+  for (let shard = 0; shard < 4; shard += 1) {
+    const { Items = [] } = await dynamo().send(
+      new QueryCommand({
+        TableName: env('ASSET_JOBS_TABLE'),
+        IndexName: 'due-asset-jobs',
+        KeyConditionExpression: 'due_shard = :shard AND due_at_ms <= :now',
+        ExpressionAttributeValues: { ':shard': s(String(shard)), ':now': n(Date.now()) },
+        Limit: 50,
+      }),
+    );
+    due += Items.length;
+  }
+  return { due };
+}
+
 /** resend-notification: the caller's task, its latest message, the client's secret, POST it signed, record and settle. */
 export async function resendNotification(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
   const requestId = event.requestContext.requestId;
