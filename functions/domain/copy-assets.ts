@@ -26,29 +26,24 @@
 import { newAssetJob, type AssetJob, type AssetSettlement, type DueAssetJob, type StoredMedium } from './asset-job';
 import { assetKey, MEDIA_KINDS, upstreamMedia, type AssetKeys, type MediaKind } from './assets';
 import { releaseCompletedNotification, type ReleaseDeps } from './completed-notification';
-import { dueAcrossShards } from './durable-job';
+import { dueAcrossShards, type JobRunDeps } from './durable-job';
 import type { HookPolicy } from './hook-url';
-import { silentMetrics, type AssetCopyStarter, type AssetJobStore, type LogSink, type MediaCopier, type MetricSink, type TaskStore } from './ports';
-import { nextAttemptAt, type RetrySchedule } from './retry-schedule';
+import { silentMetrics, type AssetCopyStarter, type AssetJobStore, type LogSink, type MediaCopier, type TaskStore } from './ports';
+import { nextAttemptAt } from './retry-schedule';
 import type { TaskChangeReaction } from './task-changes';
 import type { TaskItem } from './task';
 import { DUE_ASSET_JOB_SHARDS } from '../tables';
 
-export interface AssetDeps {
+/** Metrics: AssetCopiesStored, AssetCopiesFailed. */
+export interface AssetDeps extends JobRunDeps {
   readonly jobs: AssetJobStore;
   readonly tasks: Pick<TaskStore, 'get' | 'settleAssets'>;
   readonly copy: MediaCopier;
   readonly policy: HookPolicy;
   /** The largest medium stored, in bytes. */
   readonly maxBytes: number;
-  readonly schedule: RetrySchedule;
   /** What releases the task's waiting `completed` notification. */
   readonly notifications: ReleaseDeps;
-  readonly log: LogSink;
-  /** AssetCopiesStored, AssetCopiesFailed (lib/gateway-metrics.ts). @default none recorded */
-  readonly metrics?: MetricSink;
-  readonly nowMs: () => number;
-  readonly random?: () => number;
 }
 
 /** Room for the writes after the copies (job, task, notification and its first attempt) within a run's time. */

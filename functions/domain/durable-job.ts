@@ -12,6 +12,21 @@
  * `due_at_ms`); once ended, it is not.
  */
 
+import type { LogSink, MetricSink } from './ports';
+import type { RetrySchedule } from './retry-schedule';
+
+/** What every worker of durable jobs runs with: its retry schedule, logs, metrics and clock. */
+export interface JobRunDeps {
+  readonly schedule: RetrySchedule;
+  readonly log: LogSink;
+  /** The worker's counts (lib/gateway-metrics.ts). @default none recorded */
+  readonly metrics?: MetricSink;
+  /** Unix milliseconds. */
+  readonly nowMs: () => number;
+  /** For the schedule's jitter; Math.random by default. */
+  readonly random?: () => number;
+}
+
 /** What every durable job item carries. */
 export interface JobLease {
   /** Claims made (one per attempt started). */

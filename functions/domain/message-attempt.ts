@@ -18,27 +18,20 @@
  * (resolvedByEarlierClaim) and not sent again.
  */
 import { bodyAtAttempt } from './assets';
-import { isLeased } from './durable-job';
+import { isLeased, type JobRunDeps } from './durable-job';
 import { attemptId, NOTIFICATION_LOG_EVENTS, type MessageItem } from './message';
 import type { HookPolicy } from './hook-url';
-import { silentMetrics, type AssetLinks, type Client, type DeliveryOutcome, type DeliveryStore, type Endpoint, type EndpointStore, type HookSender, type LogSink, type MessageClaim, type MessageStore, type MetricSink, type Settlement } from './ports';
-import { nextAttemptAt, parseRetryAfter, type RetrySchedule } from './retry-schedule';
+import { silentMetrics, type AssetLinks, type Client, type DeliveryOutcome, type DeliveryStore, type Endpoint, type EndpointStore, type HookSender, type MessageClaim, type MessageStore, type Settlement } from './ports';
+import { nextAttemptAt, parseRetryAfter } from './retry-schedule';
 import { signingSecrets, webhookHeaders } from './webhook-signature';
 
-export interface AttemptDeps {
+/** Metrics: NotificationsDelivered, NotificationsFailed, NotificationsExhausted. */
+export interface AttemptDeps extends JobRunDeps {
   readonly messages: MessageStore;
   readonly deliveries: Pick<DeliveryStore, 'record' | 'get'>;
   readonly endpoints: EndpointStore;
   readonly deliver: HookSender;
   readonly policy: HookPolicy;
-  readonly log: LogSink;
-  /** NotificationsDelivered, NotificationsFailed, NotificationsExhausted (lib/gateway-metrics.ts). @default none recorded */
-  readonly metrics?: MetricSink;
-  /** Unix milliseconds. */
-  readonly nowMs: () => number;
-  /** For the schedule's jitter; Math.random by default. */
-  readonly random?: () => number;
-  readonly schedule: RetrySchedule;
   readonly disableAfterSeconds: number;
   readonly secretOverlapSeconds: number;
   readonly retentionDays: number;

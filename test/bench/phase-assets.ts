@@ -15,14 +15,18 @@
  *   simulator starts its `completed` callback to the hook receiving the
  *   `completed` notification, against the same delay of the `processing`
  *   notification of the same tasks (no copy waits for it). p50 and p99.
+ * - What the stored media cost per completed task (cost.ts storedMediaCost:
+ *   S3 requests and storage at list prices, the downloads' transfer out, the
+ *   asset worker billed at the 10 MB copy's measured throughput).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { videoSize, videoStream } from '../../lib/local/media';
 import { startS3Endpoint } from '../../lib/local/s3-endpoint';
 import type { BenchContext } from './context';
+import { storedMediaCost, type StoredMediaCost } from './cost';
 import { distribution, log, round, type Distribution } from './stats';
 
 const RUNNER = join(__dirname, 'asset-copy-runner.ts');
@@ -55,6 +59,7 @@ export interface AssetsResult {
     readonly addedP50Ms: number;
     readonly addedP99Ms: number;
   };
+  readonly cost: StoredMediaCost;
 }
 
 /** Streams a valid MP4 of the size in the path (`/<bytes>.mp4`), with or without Content-Length (`?chunked`). */
@@ -74,6 +79,23 @@ async function startVideoHost(): Promise<{ url: string; server: Server }> {
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
 }
 
+function runCopy(args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', RUNNER, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 300_000);
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(stdout);
+      else reject(new Error(`asset copy runner failed (${code}): ${stderr.trim().slice(-500)}`));
+    });
+  });
+}
+
 async function copyFigures(runs: number): Promise<CopyFigure[]> {
   const [s3, host] = await Promise.all([startS3Endpoint({ credentials: { [CREDENTIALS.accessKeyId]: CREDENTIALS.secretAccessKey }, buckets: [BUCKET] }), startVideoHost()]);
   try {
@@ -88,12 +110,9 @@ async function copyFigures(runs: number): Promise<CopyFigure[]> {
       for (let run = 0; run < runs; run += 1) {
         const media = `${host.url}/${c.bytes}.mp4${c.declaredLength ? '' : '?chunked'}`;
         // A fresh process per run: its memory high-water mark is this copy's alone.
-        const result = spawnSync(process.execPath, ['--import', 'tsx', RUNNER, s3.url, BUCKET, CREDENTIALS.accessKeyId, CREDENTIALS.secretAccessKey, media, `bench/${c.bytes}-${run}`], {
-          encoding: 'utf8',
-          timeout: 300_000,
-        });
-        if (result.status !== 0) throw new Error(`asset copy runner failed: ${result.stderr || result.error?.message}`);
-        samples.push(JSON.parse(result.stdout.trim().split('\n').at(-1)!));
+        // Asynchronously: the media host and the S3 endpoint run in this process.
+        const stdout = await runCopy([s3.url, BUCKET, CREDENTIALS.accessKeyId, CREDENTIALS.secretAccessKey, media, `bench/${c.bytes}-${run}`]);
+        samples.push(JSON.parse(stdout.trim().split('\n').at(-1)!));
         const stored = await s3.head(BUCKET, `bench/${c.bytes}-${run}`);
         if (stored?.size !== videoSize(`bench-${c.bytes}`, c.bytes)) throw new Error(`the stored object is ${stored?.size} bytes, not ${c.bytes}`);
       }
@@ -152,5 +171,5 @@ export async function assetsPhase(ctx: BenchContext, { copyRuns, delayTasks }: {
   const copies = await copyFigures(copyRuns);
   const delay = await notificationDelay(ctx, delayTasks);
   log(`  completed notification: p50 ${round(delay.completedMs.p50, 1)} ms, p99 ${round(delay.completedMs.p99, 1)} ms after the callback (processing: p50 ${round(delay.processingMs.p50, 1)}, p99 ${round(delay.processingMs.p99, 1)})`);
-  return { copies, notificationDelay: delay };
+  return { copies, notificationDelay: delay, cost: storedMediaCost(copies[0].mbPerSecond.p50) };
 }
