@@ -472,9 +472,10 @@ export async function startS3Endpoint(options: S3EndpointOptions): Promise<Local
         }
         if (sizes.slice(0, -1).some((size) => size < MIN_PART_BYTES)) throw new S3Failure(400, 'EntityTooSmall', 'Your proposed upload is smaller than the minimum allowed object size.');
         const file = tempFile();
-        const out = createWriteStream(file);
-        for (const part of parts) await pipeline(createReadStream(join(dir, `${part.number}.part`)), out, { end: false });
-        await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
+        // The parts one after another into one file, through one pipeline (a pipeline per part would stack listeners on the file).
+        await pipeline(async function* () {
+          for (const part of parts) yield* createReadStream(join(dir, `${part.number}.part`));
+        }, createWriteStream(file));
         const etag = `"${createHash('md5').update(Buffer.concat(md5s)).digest('hex')}-${parts.length}"`;
         await commit(bucket, key, file, { size: sizes.reduce((a, b) => a + b, 0), etag, contentType: upload.contentType, contentDisposition: upload.contentDisposition });
         await rm(dir, { recursive: true, force: true });
