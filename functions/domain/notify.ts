@@ -142,15 +142,9 @@ async function recordAndAttempt(deps: NotifyDeps, batch: BatchView, change: Task
   const nowMs = deps.nowMs();
   const message = newMessage({ task, endpointId: endpoint.endpoint_id, payload: JSON.stringify(toTaskView(task)), nowMs, retentionDays: deps.retentionDays });
 
-  if (endpoint.endpoint_state === 'disabled') {
-    const skipped = skippedAtCreation(message, `the endpoint is disabled: ${endpoint.disabled_detail ?? endpoint.disabled_reason ?? ''}`);
-    const put = await deps.messages.put(skipped);
-    batch.left(task.task_id, message.message_seq, put.created ? 'skipped' : put.existing.message_state);
-    return;
-  }
-
   if (waitsForAssets(task)) {
-    // Held until the media are stored (or their copy failed): the asset worker releases it (completed-notification.ts).
+    // Held until the media are stored (or their copy failed): the asset worker releases it (completed-notification.ts),
+    // to its endpoint's fate then (a disabled endpoint's is skipped by the delivery worker, with links a recover signs afresh).
     const put = await deps.messages.put(waitingAtCreation(message));
     const state = put.created ? 'waiting' : put.existing.message_state;
     batch.left(task.task_id, message.message_seq, state);
@@ -159,6 +153,13 @@ async function recordAndAttempt(deps: NotifyDeps, batch: BatchView, change: Task
       const now = await deps.tasks.get(task.task_id);
       if (now !== undefined) await releaseCompletedNotification(deps, now, { attempt: false });
     }
+    return;
+  }
+
+  if (endpoint.endpoint_state === 'disabled') {
+    const skipped = skippedAtCreation(message, `the endpoint is disabled: ${endpoint.disabled_detail ?? endpoint.disabled_reason ?? ''}`);
+    const put = await deps.messages.put(skipped);
+    batch.left(task.task_id, message.message_seq, put.created ? 'skipped' : put.existing.message_state);
     return;
   }
 

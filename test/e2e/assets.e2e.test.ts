@@ -134,6 +134,11 @@ test('a completed task: told once its media are stored, and its links still down
   expect(thumbnail).toMatchObject({ status: 200, type: 'image/jpeg' });
   expect(thumbnail.bytes.subarray(0, 3)).toEqual(Buffer.from([0xff, 0xd8, 0xff]));
 
+  // Extending it still names the upstream's generation, whatever is stored.
+  const extended = await call('POST', `/luma/generations/${taskId}/extend`, { user_prompt: 'and then' });
+  expect(extended.status).toBe(200);
+  expect(sim.requests.filter((r) => r.method === 'POST').at(-1)!.path).toBe(`/luma/generations/${item.upstream_id}/extend`);
+
   // Told once; a second run of the worker on the task copies nothing again and changes no object.
   const before = await stack.s3.head(stack.assetBucket, `tasks/${taskId}/video`);
   const puts = stack.s3.counts.PutObject ?? 0;
