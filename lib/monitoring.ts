@@ -513,7 +513,7 @@ export class GatewayMonitoring extends Construct {
       }),
       new cloudwatch.GraphWidget({ title: 'Failure queues (messages)', width: 8, left: failureQueues }),
       new cloudwatch.GraphWidget({
-        title: 'Scheduled runs and notifications',
+        title: 'Scheduled runs, notifications and stored media',
         width: 8,
         left: this.props.schedules.map((schedule) =>
           this.functionNamed(schedule.functionName).function.metricInvocations({ statistic: cloudwatch.Stats.SUM, label: `${schedule.functionName} runs` }),
@@ -523,6 +523,8 @@ export class GatewayMonitoring extends Construct {
           this.gatewayMetric('NotificationsFailed'),
           this.logEventMetric('NotificationsExhausted').with({ period: PERIOD }),
           this.logEventMetric('EndpointsDisabled').with({ period: PERIOD }),
+          this.gatewayMetric('AssetCopiesStored', { label: 'media stored' }),
+          this.gatewayMetric('AssetCopiesFailed', { label: 'media copies failed' }),
         ],
       }),
     );

@@ -351,7 +351,7 @@ describe('dashboard', () => {
     }
     for (const name of functionNames) expect(body).toContain(`\\"label\\":\\"${name}\\"`);
     for (const role of tableRoles) expect(body).toContain(`${role} throttle events`);
-    for (const metric of ['TasksSubmitted', 'TasksCompleted', 'UpstreamLatency', 'NotificationsDelivered']) expect(body).toContain(`\\"${metric}\\"`);
+    for (const metric of ['TasksSubmitted', 'TasksCompleted', 'UpstreamLatency', 'NotificationsDelivered', 'AssetCopiesStored', 'AssetCopiesFailed']) expect(body).toContain(`\\"${metric}\\"`);
   });
 
   it('has no tags (AWS::CloudWatch::Dashboard takes none in its CloudFormation schema)', () => {
