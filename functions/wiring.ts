@@ -187,7 +187,7 @@ const notifyDeps = /* @__PURE__ */ once(
 /** The asset reaction's: the job's table, and the asynchronous start of the asset worker. */
 const assetReactionDeps = /* @__PURE__ */ once(() => ({
   jobs: assetJobStore(),
-  start: createAssetCopyStarter(settings().assetWorkerFunction!),
+  start: createAssetCopyStarter({ functionName: settings().assetWorkerFunction!, region: process.env.AWS_REGION ?? 'us-east-1', endpoint: process.env.AWS_ENDPOINT_URL_LAMBDA || undefined }),
   retentionDays: settings().taskRetentionDays,
   nowMs: Date.now,
   log: logger,

@@ -1,8 +1,7 @@
 /**
  * Presigned GET URLs of the stored media (AssetLinks, functions/domain/ports.ts):
  * a Signature Version 4 query-string signature made with the SDK's own
- * signer (@smithy/signature-v4, already in every bundle through the
- * DynamoDB client) the way @aws-sdk/s3-request-presigner makes it
+ * signer (sigv4.ts) the way @aws-sdk/s3-request-presigner makes it
  * (UNSIGNED-PAYLOAD, S3's single URI encoding, the host signed), without
  * the S3 client the presigner needs (test/unit/s3-presign.test.ts holds the
  * URLs equal; the bundle cost of both is in the README).
@@ -14,33 +13,8 @@
  * The endpoint: AWS_ENDPOINT_URL_S3 when set (the local stack's S3 endpoint,
  * path-style), else the bucket's regional virtual-hosted endpoint.
  */
-import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
-import { fromEnv } from '@aws-sdk/credential-provider-env';
-import { SignatureV4 } from '@smithy/signature-v4';
 import type { AssetLinks } from '#domain/ports';
-
-/** The hash constructor the signer takes (a Checksum): SHA-256, or HMAC-SHA-256 with a key. */
-type SourceData = string | ArrayBuffer | ArrayBufferView;
-const bytesOf = (data: SourceData) => (typeof data === 'string' ? data : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data));
-
-class Sha256 {
-  private hash: Hash | Hmac;
-  constructor(private readonly secret?: SourceData) {
-    this.hash = this.fresh();
-  }
-  private fresh() {
-    return this.secret === undefined ? createHash('sha256') : createHmac('sha256', bytesOf(this.secret));
-  }
-  update(data: Uint8Array): void {
-    this.hash.update(data);
-  }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.hash.digest());
-  }
-  reset(): void {
-    this.hash = this.fresh();
-  }
-}
+import { signerFor, type SigningCredentials } from './sigv4';
 
 /** An S3 key as a URL path: each segment RFC 3986-encoded, as the SDK sends it. */
 export function keyPath(key: string): string {
@@ -58,20 +32,13 @@ export interface PresignerOptions {
   /** An S3-compatible endpoint (path-style); the bucket's AWS endpoint when undefined. */
   readonly endpoint?: string;
   /** The signing identity; the function's environment (AWS_ACCESS_KEY_ID, ...) by default. */
-  readonly credentials?: ConstructorParameters<typeof SignatureV4>[0]['credentials'];
+  readonly credentials?: SigningCredentials;
   /** For tests: the signing time. */
   readonly now?: () => Date;
 }
 
 export function createPresigner(options: PresignerOptions): AssetLinks {
-  const signer = new SignatureV4({
-    service: 's3',
-    region: options.region,
-    credentials: options.credentials ?? fromEnv(),
-    sha256: Sha256,
-    uriEscapePath: false,
-    applyChecksum: false,
-  });
+  const signer = signerFor('s3', options.region, options.credentials);
   const base = options.endpoint === undefined ? undefined : new URL(options.endpoint);
   return {
     lifetimeSeconds: options.lifetimeSeconds,

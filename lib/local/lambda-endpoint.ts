@@ -5,13 +5,16 @@
  * the asset worker per task). It answers 202 at once and runs the handler
  * in this process afterwards (lambda-runtime.ts invokeFunction), as Lambda
  * queues an asynchronous invocation. Point the SDK at it with
- * AWS_ENDPOINT_URL_LAMBDA=<url>. Request signatures are not checked (local
- * dummy credentials); a function the stack does not run is a 404
- * ResourceNotFoundException, as Lambda answers.
+ * AWS_ENDPOINT_URL_LAMBDA=<url>. The request's Signature Version 4 is
+ * checked against the stack's credentials, as the S3 endpoint checks its
+ * own (its canonical request; the body's hash included), so a request
+ * signed wrong is refused here as Lambda would refuse it (403); a function
+ * the stack does not run is a 404 ResourceNotFoundException.
  */
-import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:http';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage } from 'node:http';
 import { closeServer, listen, LOOPBACK, readBody, sendJson, trackSockets } from './net';
+import { expectedSignature, parseAuth, S3Failure } from './s3-endpoint';
 
 export interface LocalLambdaEndpoint {
   readonly url: string;
@@ -28,15 +31,34 @@ const MAX_EVENT_BYTES = 256 * 1024;
 
 export async function startLambdaEndpoint({
   functions,
+  credentials,
   invoke,
   onError,
 }: {
   /** The functions it runs, by name. */
   readonly functions: readonly string[];
+  /** Secret access keys by access key id: the signatures it accepts. */
+  readonly credentials: Readonly<Record<string, string>>;
   readonly invoke: (functionName: string, event: unknown) => Promise<unknown>;
   readonly onError: (message: string) => void;
 }): Promise<LocalLambdaEndpoint> {
   const accepted: Record<string, number> = {};
+  /** Why the request's signature is refused, or undefined when it is the one its credentials make. */
+  const signatureProblem = (req: IncomingMessage, body: Buffer): string | undefined => {
+    try {
+      const path = (req.url ?? '/').split('?')[0];
+      const auth = parseAuth(req, new URLSearchParams(), Date.now());
+      if (auth === undefined) return 'Missing Authentication Token';
+      const secret = credentials[auth.accessKeyId];
+      if (secret === undefined || auth.service !== 'lambda') return 'The security token included in the request is invalid.';
+      if (auth.payloadHash !== createHash('sha256').update(body).digest('hex')) return 'The request body does not match its signed hash.';
+      const expected = Buffer.from(expectedSignature(req, path, auth, secret));
+      const given = Buffer.from(auth.signature);
+      return expected.length === given.length && timingSafeEqual(expected, given) ? undefined : 'The request signature we calculated does not match the signature you provided.';
+    } catch (error) {
+      return error instanceof S3Failure ? error.message : String(error);
+    }
+  };
   const running = new Set<Promise<unknown>>();
   const server = createServer((req, res) => {
     void (async () => {
@@ -52,6 +74,8 @@ export async function startLambdaEndpoint({
       let event: unknown;
       try {
         const body = await readBody(req, MAX_EVENT_BYTES);
+        const refused = signatureProblem(req, body);
+        if (refused !== undefined) return sendJson(res, 403, { message: refused }, { 'x-amzn-errortype': 'InvalidSignatureException' });
         event = body.length === 0 ? {} : JSON.parse(body.toString('utf8'));
       } catch (error) {
         return sendJson(res, 400, { Type: 'User', message: `the payload is not JSON of at most ${MAX_EVENT_BYTES} bytes (${(error as Error).message})` }, { 'x-amzn-errortype': 'InvalidRequestContentException' });

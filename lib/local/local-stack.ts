@@ -271,6 +271,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     // Asynchronous invocations run the function here, as Lambda would, whether or not its schedule runs.
     const lambda = await startLambdaEndpoint({
       functions: backgroundFunctions.map((entry) => entry.functionName),
+      credentials: { [LOCAL_CREDENTIALS.accessKeyId]: LOCAL_CREDENTIALS.secretAccessKey },
       invoke: (functionName, event) => invokeFunction(functionName, event),
       onError: errorLog,
     });

@@ -86,7 +86,7 @@ const MAX_SKEW_MS = 15 * 60 * 1000;
 const MAX_PRESIGN_SECONDS = 604_800;
 const XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n';
 
-class S3Failure extends Error {
+export class S3Failure extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
@@ -108,7 +108,7 @@ function xmlEscape(text: string): string {
   return text.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!);
 }
 
-interface ParsedAuth {
+export interface ParsedAuth {
   readonly accessKeyId: string;
   readonly date: string;
   readonly region: string;
@@ -122,7 +122,7 @@ interface ParsedAuth {
 }
 
 /** The request's SigV4 parts, from its Authorization header or its presigned query; undefined when it carries none. */
-function parseAuth(req: IncomingMessage, params: URLSearchParams, nowMs: number): ParsedAuth | undefined {
+export function parseAuth(req: IncomingMessage, params: URLSearchParams, nowMs: number): ParsedAuth | undefined {
   const all = [...params.entries()];
   const header = req.headers.authorization;
   if (params.has('X-Amz-Algorithm')) {
