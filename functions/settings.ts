@@ -162,7 +162,7 @@ export const SETTINGS = {
     readBy: ['task-changes', 'resend-notification', 'asset-worker'],
     context: true,
     default: 2000,
-    description: "timeout of the first attempt, made by the stream consumer (or a resend) at once; a hook that does not answer in time is retried by the delivery worker",
+    description: "timeout of the first attempt, made by the stream consumer (or a resend, or the asset worker for a completed notification) at once; a hook that does not answer in time is retried by the delivery worker",
   }),
   notifyTimeoutMs: setting(integer({ min: 1, max: 30_000 }), {
     env: 'NOTIFY_TIMEOUT_MS',
