@@ -55,9 +55,8 @@ export interface AssetsResult {
     /** Callback start → hook, ms. */
     readonly completedMs: Distribution;
     readonly processingMs: Distribution;
-    /** completed p50 − processing p50: what waiting for the copy adds (small media: the simulator's ~5 KB video and images). */
-    readonly addedP50Ms: number;
-    readonly addedP99Ms: number;
+    /** Per task, completed's delay − processing's: what waiting for the copy adds (small media: the simulator's ~5 KB videos and images). */
+    readonly addedMs: Distribution;
   };
   readonly cost: StoredMediaCost;
 }
@@ -166,9 +165,7 @@ async function notificationDelay(ctx: BenchContext, tasks: number): Promise<Asse
     processing.push(processingAt - startOf('processing'));
     completed.push(completedAt - startOf('completed'));
   }
-  const completedMs = distribution(completed);
-  const processingMs = distribution(processing);
-  return { tasks, completedMs, processingMs, addedP50Ms: round(completedMs.p50 - processingMs.p50, 1), addedP99Ms: round(completedMs.p99 - processingMs.p99, 1) };
+  return { tasks, completedMs: distribution(completed), processingMs: distribution(processing), addedMs: distribution(completed.map((ms, i) => ms - processing[i])) };
 }
 
 export async function assetsPhase(ctx: BenchContext, { copyRuns, delayTasks }: { copyRuns: number; delayTasks: number }): Promise<AssetsResult> {

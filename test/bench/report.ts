@@ -173,12 +173,12 @@ function storedMedia(results: BenchResults): string[] {
       a.copies.map((c) => [c.label, c.runs, c.mbPerSecond.p50, c.ms.p50, `${c.rssBeforeMb} MB`, `${c.peakRssMb} MB`, `${c.addedRssMb} MB`, `${c.peakHeapAndBuffersMb} MB`]),
     ),
     `   completed notification after the completed callback (${d.tasks} tasks, local stack): p50 ${round(d.completedMs.p50, 1)} ms, p99 ${round(d.completedMs.p99, 1)} ms; ` +
-      `processing (no copy waits): p50 ${round(d.processingMs.p50, 1)} ms, p99 ${round(d.processingMs.p99, 1)} ms; added: p50 ${d.addedP50Ms} ms, p99 ${d.addedP99Ms} ms`,
+      `processing (no copy waits): p50 ${round(d.processingMs.p50, 1)} ms, p99 ${round(d.processingMs.p99, 1)} ms; added per task: p50 ${round(d.addedMs.p50, 1)} ms, p99 ${round(d.addedMs.p99, 1)} ms`,
   ];
   const m = a.cost;
   {
     out.push(
-      `   cost per million completed tasks: $${m.totalUsdPerMillionTasks} (of which data transfer out $${m.dataTransferUsdPerMillionTasks}); the sweep $${m.sweepMonthlyUsd} a month`,
+      `   cost per million completed tasks: $${m.totalUsdPerMillionTasks} (of which data transfer out $${round(m.dataTransferUsdPerMillionTasks, 2)}); the sweep $${m.sweepMonthlyUsd} a month`,
       table(['line', 'per task', 'unit', '$ per million'], m.lines.map((line) => [line.item, line.quantityPerTask, line.unit, line.usdPerMillionTasks])),
     );
   }

@@ -212,7 +212,7 @@ async function main(): Promise<void> {
     }
     let assets: AssetsResult | undefined;
     if (run('assets')) {
-      log(`stored media: copies of 10 MB and 100 MB (${config.assetCopyRuns} runs each), the completed notification's delay (${config.assetDelayTasks} tasks)...`);
+      log(`stored media: copies of 10, 100 and 300 MB (${config.assetCopyRuns} runs each), the completed notification's delay (${config.assetDelayTasks} tasks)...`);
       assets = await assetsPhase(ctx, { copyRuns: config.assetCopyRuns, delayTasks: config.assetDelayTasks });
     }
     if (run('units')) {
