@@ -161,6 +161,8 @@ async function main(): Promise<void> {
       ? `  Upstream        simulator at ${simulator.url}   (faults: curl -sS -X POST ${simulator.url}/_sim/faults -d '{"errorRate":0.5}'; see /_sim/requests)`
       : `  Upstream        ${s.upstreamUrl} (real upstream)`,
     `  Secrets Manager ${s.secrets.url}   secret ${s.upstreamSecretId} holds the upstream key`,
+    `  S3              ${s.s3.url}   bucket ${s.assetBucket} holds completed tasks' media (in a temporary directory: gone at stop)`,
+    `  Lambda          ${s.lambda.url}   asynchronous invocations (task-changes starts the asset worker)`,
     `  Background      ${s.background.length > 0 ? s.background.join(', ') : 'none'}`,
     '',
     `  Client id       ${s.clientId}`,

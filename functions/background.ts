@@ -55,6 +55,13 @@ export const backgroundFunctions: readonly BackgroundFunction[] = [
     trigger: { kind: 'schedule', everyMinutes: 'reconcileIntervalMinutes', localEveryMs: 'scheduleEveryMs', oneAtATime: 'reconcilerReservedConcurrency' },
   },
   {
+    // Copies completed tasks' media into the gateway's bucket: started per task by task-changes (an asynchronous
+    // invocation), and on this schedule for the copies that are due (retries; starts that were lost). Before
+    // task-changes: the stack gives that one the asset worker's name.
+    functionName: 'asset-worker',
+    trigger: { kind: 'schedule', everyMinutes: 'assetWorkerIntervalMinutes', localEveryMs: 'assetSweepEveryMs' },
+  },
+  {
     // The gateway's one reader of the task stream: every status change, fanned out to its reactions (the notification first).
     functionName: 'task-changes',
     trigger: {

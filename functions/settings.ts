@@ -47,9 +47,14 @@ function setting<T, const S extends Omit<SettingSpec<T>, 'kind'>>(kind: SettingK
 const SUBMITTERS = ['extend', 'create'];
 const UPSTREAM_CALLERS = [...SUBMITTERS, 'reconciler'];
 /** Every Lambda of the stack (functions/background.ts's functionNames; a test holds them equal). */
-export const EVERY_FUNCTION = ['authorizer', 'extend', 'create', 'get-task', 'list-deliveries', 'callback', 'reconciler', 'task-changes', 'delivery-worker', 'resend-notification', 'recover-notifications', 'list-endpoints', 'enable-endpoint'];
-/** The functions that send notifications: the stream consumer's first attempt, the worker's retries, a client's resend. */
-const DELIVERERS = ['task-changes', 'delivery-worker', 'resend-notification'];
+export const EVERY_FUNCTION = ['authorizer', 'extend', 'create', 'get-task', 'list-deliveries', 'callback', 'reconciler', 'task-changes', 'delivery-worker', 'resend-notification', 'recover-notifications', 'list-endpoints', 'enable-endpoint', 'asset-worker'];
+/**
+ * The functions that send notifications: the stream consumer's first attempt, the worker's retries, a client's
+ * resend, and the asset worker's first attempt of a `completed` notification once the task's media are stored.
+ */
+const DELIVERERS = ['task-changes', 'delivery-worker', 'resend-notification', 'asset-worker'];
+/** The functions that hand out links to the stored media (presigned GET URLs): GET, and whatever sends a `completed` notification with them. */
+const PRESIGNERS = ['get-task', 'delivery-worker', 'resend-notification', 'asset-worker'];
 
 /** CloudWatch Logs' retention periods, in days. */
 export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
@@ -141,7 +146,7 @@ export const SETTINGS = {
     readBy: [...UPSTREAM_CALLERS, ...DELIVERERS],
     context: true,
     default: 90,
-    description: 'TTL of tasks, notification messages and delivery records',
+    description: 'TTL of tasks, notification messages, delivery records and asset jobs, and the lifetime of the stored media (the bucket expires them)',
   }),
 
   // --- notifications -----------------------------------------------------------------------------
@@ -150,14 +155,14 @@ export const SETTINGS = {
     readBy: [...SUBMITTERS, ...DELIVERERS],
     localOnly: true,
     default: false,
-    description: 'lets a notify_hook be plain http on loopback (set by the local stack only)',
+    description: 'lets a notify_hook be plain http on loopback, and the asset worker fetch media there (set by the local stack only)',
   }),
   notifyFirstAttemptTimeoutMs: setting(integer({ min: 100, max: 5000 }), {
     env: 'NOTIFY_FIRST_ATTEMPT_TIMEOUT_MS',
-    readBy: ['task-changes', 'resend-notification'],
+    readBy: ['task-changes', 'resend-notification', 'asset-worker'],
     context: true,
     default: 2000,
-    description: "timeout of the first attempt, made by the stream consumer (or a resend) at once; a hook that does not answer in time is retried by the delivery worker",
+    description: "timeout of the first attempt, made by the stream consumer (or a resend, or the asset worker for a completed notification) at once; a hook that does not answer in time is retried by the delivery worker",
   }),
   notifyTimeoutMs: setting(integer({ min: 1, max: 30_000 }), {
     env: 'NOTIFY_TIMEOUT_MS',
@@ -194,6 +199,50 @@ export const SETTINGS = {
     context: true,
     default: 1,
     description: 'delivery worker schedule (retries of notifications)',
+  }),
+
+  // --- stored media (issue 10) ----------------------------------------------------------------------
+  assetBucket: setting(text(), {
+    env: 'ASSET_BUCKET',
+    readBy: PRESIGNERS,
+    defaultText: "the stack's bucket (output AssetBucketName)",
+    description: 'the bucket holding the stored media (set by the stack)',
+  }),
+  assetWorkerFunction: setting(text(), {
+    env: 'ASSET_WORKER_FUNCTION',
+    readBy: ['task-changes'],
+    defaultText: "the asset worker's name",
+    description: 'the function that copies a completed task\'s media, invoked asynchronously per task (set by the stack)',
+  }),
+  assetMaxBytes: setting(integer({ min: 1024 * 1024, max: 5 * 1024 ** 3 }), {
+    env: 'ASSET_MAX_BYTES',
+    readBy: ['asset-worker'],
+    context: true,
+    default: 2 * 1024 ** 3,
+    defaultText: '2147483648 (2 GiB)',
+    local: { defaultText: '2147483648 (2 GiB)' },
+    description: 'the largest medium the gateway stores, in bytes (checked while streaming, whatever the upstream declares); a larger one fails its copy for good',
+  }),
+  assetLinkTtlSeconds: setting(integer({ min: 60, max: 43_200 }), {
+    env: 'ASSET_LINK_TTL_SECONDS',
+    readBy: PRESIGNERS,
+    context: true,
+    default: 3600,
+    local: {},
+    description: "lifetime of the stored media's presigned URLs, signed afresh at every GET and every notification attempt (a URL also stops working when the role session that signed it ends)",
+  }),
+  assetRetrySchedule: setting(listOf(integer({ min: 0, max: 86_400 }), { minItems: 1 }), {
+    env: 'ASSET_RETRY_SCHEDULE',
+    readBy: ['asset-worker'],
+    context: true,
+    default: [0, 30, 120, 300, 900, 1800],
+    local: {},
+    description: "seconds before each attempt of a task's media copy, each after the one before (with up to 10% jitter; the upstream's links usually last an hour); after the last, the copy has failed",
+  }),
+  assetWorkerIntervalMinutes: setting(integer({ min: 1, max: 60 }), {
+    context: true,
+    default: 1,
+    description: 'schedule of the asset worker\'s sweep (retries of copies; copies whose first invocation was lost)',
   }),
 
   // --- the deployed stack --------------------------------------------------------------------------
@@ -321,6 +370,16 @@ export const SETTINGS = {
     env: 'LOCAL_DELIVERY_EVERY_MS',
     local: { default: 1000 },
     description: 'how often the local delivery worker runs',
+  }),
+  assetSweepEveryMs: setting(integer({ min: 100 }), {
+    env: 'LOCAL_ASSET_SWEEP_EVERY_MS',
+    local: { default: 2000 },
+    description: "how often the local asset worker's sweep runs (retries of copies)",
+  }),
+  mediaLinkTtlSeconds: setting(integer({ min: 1 }), {
+    env: 'LOCAL_MEDIA_LINK_TTL_SECONDS',
+    local: { default: 3600 },
+    description: "how long the simulator's media links work before they answer 403, as the upstreams' presigned links do",
   }),
   accessLogFormat: setting(oneOf(['line', 'json']), {
     env: 'LOCAL_ACCESS_LOG',

@@ -55,6 +55,12 @@ export const DUE_MESSAGES_INDEX = 'due-messages';
 /** Partitions of the due-message index (as the open-task index: no hot key). */
 export const DUE_MESSAGE_SHARDS = 4;
 
+/** The sparse index of asset jobs due for an attempt (the asset worker's sweep reads it). */
+export const DUE_ASSET_JOBS_INDEX = 'due-asset-jobs';
+
+/** Partitions of the due asset-job index. */
+export const DUE_ASSET_JOB_SHARDS = 4;
+
 /** The sparse index of a client's messages whose delivery ended without success (exhausted, skipped), for recover. */
 export const UNDELIVERED_MESSAGES_INDEX = 'undelivered-messages';
 
@@ -154,8 +160,29 @@ const endpoints: TableDefinition = {
   globalSecondaryIndexes: [],
 };
 
+/**
+ * One durable job per completed task: the copy of its media into the
+ * gateway's bucket (functions/domain/asset-job.ts), with what is stored so
+ * far, its state, its claims and its next attempt; in the sparse due index
+ * only while pending. Expired by TTL with the task.
+ */
+const assetJobs: TableDefinition = {
+  id: 'AssetJobs',
+  env: 'ASSET_JOBS_TABLE',
+  partitionKey: { name: 'task_id', type: 'S' },
+  timeToLiveAttribute: 'expires_at',
+  globalSecondaryIndexes: [
+    {
+      indexName: DUE_ASSET_JOBS_INDEX,
+      partitionKey: { name: 'due_shard', type: 'S' },
+      sortKey: { name: 'due_at_ms', type: 'N' },
+      nonKeyAttributes: ['owner_id'],
+    },
+  ],
+};
+
 /** Every table, by its role. */
-export const TABLES = { tasks, clients, idempotency, deliveries, messages, endpoints } as const satisfies Record<string, TableDefinition>;
+export const TABLES = { tasks, clients, idempotency, deliveries, messages, endpoints, assetJobs } as const satisfies Record<string, TableDefinition>;
 
 export type TableRole = keyof typeof TABLES;
 export const tableRoles = Object.keys(TABLES) as TableRole[];

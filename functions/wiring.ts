@@ -8,8 +8,12 @@
  * not call, and with them the clients only they import (the authorizer, say,
  * carries no Secrets Manager client). test/budgets holds that.
  */
+import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { createAssetCopyStarter } from '#adapters/asset-worker-invoke';
+import { AWS_CALL } from './time-budget';
 import { AWS_CLIENT_CONFIG } from '#adapters/aws-client-config';
+import { createAssetJobStore } from '#adapters/dynamodb/asset-job-store';
 import { createClientStore } from '#adapters/dynamodb/client-store';
 import { createDeliveryStore } from '#adapters/dynamodb/delivery-store';
 import { documentClient } from '#adapters/dynamodb/document-client';
@@ -18,10 +22,15 @@ import { createMessageStore } from '#adapters/dynamodb/message-store';
 import { createTaskStore } from '#adapters/dynamodb/task-store';
 import { deliverToHook } from '#adapters/hook-delivery';
 import { logger } from '#adapters/logger';
+import { createMediaCopier } from '#adapters/media-copy';
+import { createObjectWriter } from '#adapters/s3-objects';
+import { createPresigner } from '#adapters/s3-presign';
 import { metricSink } from '#adapters/metrics';
 import { createSecretCache } from '#adapters/secret-cache';
 import { createUpstreamClient } from '#adapters/upstream/http-client';
 import type { CallbackDeps } from '#domain/apply-callback';
+import { assetJobReaction, type AssetDeps } from '#domain/copy-assets';
+import type { AssetLinks } from '#domain/ports';
 import { DELIVERY_WORKER_BOUNDS, type WorkerDeps } from '#domain/deliver-due';
 import type { AttemptDeps } from '#domain/message-attempt';
 import { generationRequestSchema } from '#domain/generation-request';
@@ -65,6 +74,24 @@ export const deliveryStore = /* @__PURE__ */ once(() => createDeliveryStore({ cl
 export const messageStore = /* @__PURE__ */ once(() => createMessageStore({ client: documentClient(), messagesTable: tableName('messages') }));
 
 export const endpointStore = /* @__PURE__ */ once(() => createEndpointStore({ client: documentClient(), endpointsTable: tableName('endpoints') }));
+
+export const assetJobStore = /* @__PURE__ */ once(() => createAssetJobStore({ client: documentClient(), assetJobsTable: tableName('assetJobs') }));
+
+/**
+ * Presigned links to the stored media, for the functions that hand them out
+ * (the assetBucket setting's readers: GET, and the senders of `completed`
+ * notifications but the stream consumer, which only releases them to the
+ * delivery worker). The local stack's S3 endpoint through AWS_ENDPOINT_URL_S3 (path-style).
+ */
+export const assetLinks = /* @__PURE__ */ once(
+  (): AssetLinks =>
+    createPresigner({
+      bucket: settings().assetBucket!,
+      region: process.env.AWS_REGION ?? 'us-east-1',
+      lifetimeSeconds: settings().assetLinkTtlSeconds,
+      endpoint: process.env.AWS_ENDPOINT_URL_S3 || undefined,
+    }),
+);
 
 /** Only the local stack lets hooks use plain http on loopback; the deployed stack never sets it. */
 export const hookPolicy = /* @__PURE__ */ once((): HookPolicy => ({ allowLoopbackHttp: settings().allowLoopbackHooks }));
@@ -152,7 +179,47 @@ const notifyDeps = /* @__PURE__ */ once(
   (): NotifyDeps => ({
     ...attemptDeps(),
     clients: clientStore(),
+    tasks: taskStore(),
     firstAttemptTimeoutMs: settings().notifyFirstAttemptTimeoutMs,
+  }),
+);
+
+/** The asset reaction's: the job's table, and the asynchronous start of the asset worker. */
+const assetReactionDeps = /* @__PURE__ */ once(() => ({
+  jobs: assetJobStore(),
+  start: createAssetCopyStarter({ functionName: settings().assetWorkerFunction!, region: process.env.AWS_REGION ?? 'us-east-1', endpoint: process.env.AWS_ENDPOINT_URL_LAMBDA || undefined }),
+  retentionDays: settings().taskRetentionDays,
+  nowMs: Date.now,
+  log: logger,
+}));
+
+/**
+ * The asset worker's dependencies: the media streamed into the bucket by an
+ * S3 client whose requests may wait for the upstream's bytes (an idle
+ * socket for up to 30 s; a streamed body is never retried by the SDK), and
+ * what releases the `completed` notification afterwards.
+ */
+export const assetDeps = /* @__PURE__ */ once(
+  (): AssetDeps => ({
+    jobs: assetJobStore(),
+    tasks: taskStore(),
+    copy: createMediaCopier({
+      writer: createObjectWriter({
+        client: new S3Client({
+          maxAttempts: AWS_CALL.maxAttempts,
+          requestHandler: { connectionTimeout: AWS_CALL.connectionTimeoutMs, requestTimeout: 30_000, throwOnRequestTimeout: true },
+          forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL_S3),
+        }),
+        bucket: settings().assetBucket!,
+      }),
+    }),
+    policy: hookPolicy(),
+    maxBytes: settings().assetMaxBytes,
+    schedule: settings().assetRetrySchedule,
+    notifications: { ...attemptDeps(), links: assetLinks(), clients: clientStore(), firstAttemptTimeoutMs: settings().notifyFirstAttemptTimeoutMs },
+    log: logger,
+    metrics: metricSink,
+    nowMs: Date.now,
   }),
 );
 
@@ -162,7 +229,11 @@ const notifyDeps = /* @__PURE__ */ once(
  * A new reaction to task changes is one entry, with its needs added to the
  * consumer's in lib/function-needs.ts.
  */
-export const taskChangeReactions = /* @__PURE__ */ once((): readonly TaskChangeReaction[] => [notificationReaction(notifyDeps())]);
+export const taskChangeReactions = /* @__PURE__ */ once((): readonly TaskChangeReaction[] => [
+  notificationReaction(notifyDeps()),
+  // Completed tasks: their media copied into the gateway's bucket (the asset worker, started per task).
+  assetJobReaction(assetReactionDeps()),
+]);
 
 /**
  * The delivery worker's dependencies but its time budget. 16 attempts at
@@ -172,6 +243,7 @@ export const taskChangeReactions = /* @__PURE__ */ once((): readonly TaskChangeR
 export const workerDeps = /* @__PURE__ */ once(
   (): Omit<WorkerDeps, 'remainingMs'> => ({
     ...attemptDeps(),
+    links: assetLinks(),
     clients: clientStore(),
     attemptTimeoutMs: settings().notifyTimeoutMs,
     ...DELIVERY_WORKER_BOUNDS,
@@ -179,7 +251,7 @@ export const workerDeps = /* @__PURE__ */ once(
 );
 
 export const resendDeps = /* @__PURE__ */ once(
-  (): ResendDeps => ({ ...attemptDeps(), clients: clientStore(), firstAttemptTimeoutMs: settings().notifyFirstAttemptTimeoutMs }),
+  (): ResendDeps => ({ ...attemptDeps(), links: assetLinks(), clients: clientStore(), firstAttemptTimeoutMs: settings().notifyFirstAttemptTimeoutMs }),
 );
 
 export const recoverDeps = /* @__PURE__ */ once((): Omit<RecoverDeps, 'remainingMs'> => ({ messages: messageStore(), nowMs: Date.now, maxPerCall: RECOVER_MAX_PER_CALL }));

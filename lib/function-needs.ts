@@ -1,5 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
-import { DUE_MESSAGES_INDEX, OPEN_TASKS_INDEX, UNDELIVERED_MESSAGES_INDEX, type TableRole } from '../functions/tables';
+import { DUE_ASSET_JOBS_INDEX, DUE_MESSAGES_INDEX, OPEN_TASKS_INDEX, UNDELIVERED_MESSAGES_INDEX, type TableRole } from '../functions/tables';
 import { SETTINGS } from '../functions/settings';
 import { CALLBACK_FUNCTION_TIMEOUT_SECONDS, SUBMIT_FUNCTION_TIMEOUT_MS, timeoutSecondsFor } from '../functions/time-budget';
 
@@ -24,6 +24,8 @@ export interface FunctionNeeds {
   readonly timeout: Duration;
   /** Synchronous: API Gateway, authorizer, stream polling. Asynchronous: schedules and events (gets a DLQ). */
   readonly invocation: 'synchronous' | 'asynchronous';
+  /** Writes the stored media (the asset bucket's PutObject). Reading them is for the functions that read the assetBucket setting. */
+  readonly writesAssets?: true;
 }
 
 // Conditional writes need no extra action; TransactWriteItems is authorised
@@ -155,12 +157,36 @@ export const FUNCTION_NEEDS: Readonly<Record<string, FunctionNeeds>> = {
       { table: 'messages', actions: ['dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'] },
       // One record per delivery attempt.
       { table: 'deliveries', actions: ['dynamodb:PutItem'] },
+      // Notifications: a completed task's media may have been stored before its waiting notification was written.
+      { table: 'tasks', actions: ['dynamodb:GetItem'] },
+      // Assets: one conditional PutItem per completed task (its job); the asset worker's invocation is granted by the stack.
+      { table: 'assetJobs', actions: ['dynamodb:PutItem'] },
     ],
     memorySize: 256,
     // Writes, and first attempts bounded by notifyFirstAttemptTimeoutMs, in parallel.
     timeout: Duration.seconds(60),
     // Polled from the stream by an event source mapping (its failures go to the mapping's destination).
     invocation: 'synchronous',
+  },
+  'asset-worker': {
+    description: "Copies completed tasks' media into the gateway's bucket (per task, and the copies due on its schedule)",
+    tables: [
+      // The sparse due-job index (the sweep), then the jobs themselves: claim, settle.
+      { table: 'assetJobs', actions: ['dynamodb:Query'], index: DUE_ASSET_JOBS_INDEX },
+      { table: 'assetJobs', actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] },
+      // The task's upstream links; its asset_state and asset_keys, once.
+      { table: 'tasks', actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] },
+      // The release and first attempt of the task's waiting completed notification. The bucket's grants are the stack's.
+      ...SENDER_TABLES,
+    ],
+    // Memory does not grow with a medium's size (streamed; one 8 MiB part at most per medium of unknown length);
+    // more memory is more network and CPU share for the copies.
+    writesAssets: true,
+    memorySize: 512,
+    // The longest a copy may take (a 2 GiB video at ~10 MB/s is ~3.5 min; retried later when cut short).
+    timeout: Duration.minutes(15),
+    // Invoked asynchronously (per task) and by an EventBridge schedule.
+    invocation: 'asynchronous',
   },
   'delivery-worker': {
     description: 'Delivers the notification messages that are due: retries, deferred first attempts, redeliveries',

@@ -105,6 +105,14 @@ export const GATEWAY_METRICS = {
     when: '1 per status change whose delivery attempts all failed: handed back to the stream for a retry (and after the last, to the failure queue)',
   },
 
+  // --- stored media ----------------------------------------------------------------------------------
+  AssetCopiesStored: { unit: 'Count', emittedBy: ['asset-worker'], when: "1 per completed task whose every medium is stored in the gateway's bucket" },
+  AssetCopiesFailed: {
+    unit: 'Count',
+    emittedBy: ['asset-worker'],
+    when: '1 per completed task whose media copy failed for good (a medium refused, too large, not a video or image, or every planned attempt failed)',
+  },
+
   // --- the reconciler (one of each per run) --------------------------------------------------------
   ReconcilerAdvanced: { unit: 'Count', emittedBy: ['reconciler'], when: 'tasks a run moved forward by what the upstream said' },
   ReconcilerFailed: { unit: 'Count', emittedBy: ['reconciler'], when: 'tasks a run failed (deadline, unconfirmed, unknown to the upstream)' },

@@ -8,6 +8,7 @@ import { frontOf, routes as allRoutes, type RouteDefinition } from '../functions
 import { SETTINGS, settingsReadBy } from '../functions/settings';
 import { TABLES, tableOutputName, tableRoles } from '../functions/tables';
 import { AlarmTopic } from './alarm-topic';
+import { AssetBucket } from './asset-bucket';
 import { GatewayApi } from './api';
 import { settingsEnvironment, type GatewayConfig, type StackProvidedValues } from './config';
 import { needsOf } from './function-needs';
@@ -41,6 +42,8 @@ export interface LumaGatewayStackProps extends StackProps {
 export class LumaGatewayStack extends Stack {
   readonly tables: Readonly<Record<TableRole, GatewayTable>>;
   readonly upstreamSecret: UpstreamSecret;
+  /** The stored media of completed tasks (issue 10). */
+  readonly assetBucket: AssetBucket;
   readonly api: GatewayApi;
   /** The open routes served by their function's own URL (the upstream's callback), by `METHOD /path`. */
   readonly functionUrlFronts = new Map<string, FunctionUrlFront>();
@@ -81,8 +84,16 @@ export class LumaGatewayStack extends Stack {
       );
     }
 
+    this.assetBucket = new AssetBucket(this, 'AssetBucket', { retentionDays: config.taskRetentionDays as number, retain: config.deletionProtection });
+
     this.provided = {
       upstreamSecretId: () => this.upstreamSecret.secretId,
+      assetBucket: () => this.assetBucket.bucket.bucketName,
+      assetWorkerFunction: () => {
+        const worker = this.functions.get('asset-worker');
+        if (!worker) throw new Error('the asset worker must be created before the functions that start it (functions/background.ts order)');
+        return worker.function.functionName;
+      },
       // The callback's own front when it has one (its function URL), else the REST API, once it exists.
       callbackBaseUrl: () => {
         const callbackFront = [...this.functionUrlFronts.values()][0];
@@ -178,6 +189,10 @@ export class LumaGatewayStack extends Stack {
     new CfnOutput(this, 'TaskChangesDeadLetterQueueUrl', {
       value: this.taskChangesQueue().queueUrl,
       description: 'Stream coordinates of status changes whose notification message could not be written',
+    });
+    new CfnOutput(this, 'AssetBucketName', {
+      value: this.assetBucket.bucket.bucketName,
+      description: "Completed tasks' stored media, under tasks/<task_id>/ (private; clients get presigned URLs)",
     });
     new CfnOutput(this, 'UpstreamSecretArn', {
       value: this.upstreamSecret.secret.secretArn,
@@ -295,6 +310,12 @@ export class LumaGatewayStack extends Stack {
       );
     }
     if (settingsReadBy(functionName).includes('upstreamSecretId')) this.upstreamSecret.grantRead(gatewayFunction.role);
+    // The stored media: written only by the function whose needs say so; read (presigned GETs) by those that hand out links.
+    if (needs.writesAssets) this.assetBucket.grantWrite(gatewayFunction.role);
+    if (settingsReadBy(functionName).includes('assetBucket')) this.assetBucket.grantRead(gatewayFunction.role);
+    if (settingsReadBy(functionName).includes('assetWorkerFunction')) {
+      gatewayFunction.role.addToPolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [this.functions.get('asset-worker')!.function.functionArn] }));
+    }
 
     Validations.of(gatewayFunction.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',

@@ -30,6 +30,7 @@ export const RUNBOOKS = [
   'upstream-error-rate',
   'notifications-exhausted',
   'endpoints-disabled',
+  'asset-copies-failed',
 ] as const;
 export type Runbook = (typeof RUNBOOKS)[number];
 
@@ -68,6 +69,8 @@ export const THRESHOLDS = {
   notificationsExhaustedPerHour: 1,
   /** Client endpoints disabled (a 410, or failing for webhookDisableAfterSeconds), per hour. */
   endpointsDisabledPerHour: 1,
+  /** Completed tasks whose media copy failed for good, per hour. */
+  assetCopiesFailedPerHour: 1,
 } as const;
 
 /**
@@ -294,6 +297,14 @@ export class GatewayMonitoring extends Construct {
       metric: this.gatewayMetric('TasksFailedUnconfirmed', { period: Duration.hours(1) }),
       threshold: THRESHOLDS.tasksFailedUnconfirmedPerHour,
     });
+    this.addAlarm({
+      key: 'AssetCopiesFailed',
+      runbook: 'asset-copies-failed',
+      summary:
+        "A completed task's media could not be stored in the gateway's bucket (a medium refused, too large, not a video or image, or every planned attempt failed): its client got the upstream's short-lived links.",
+      metric: this.gatewayMetric('AssetCopiesFailed', { period: Duration.hours(1) }),
+      threshold: THRESHOLDS.assetCopiesFailedPerHour,
+    });
     // --- notifications (log events of the functions that send them) -------------------------------
     this.countLogEvents();
     this.addAlarm({
@@ -502,7 +513,7 @@ export class GatewayMonitoring extends Construct {
       }),
       new cloudwatch.GraphWidget({ title: 'Failure queues (messages)', width: 8, left: failureQueues }),
       new cloudwatch.GraphWidget({
-        title: 'Scheduled runs and notifications',
+        title: 'Scheduled runs, notifications and stored media',
         width: 8,
         left: this.props.schedules.map((schedule) =>
           this.functionNamed(schedule.functionName).function.metricInvocations({ statistic: cloudwatch.Stats.SUM, label: `${schedule.functionName} runs` }),
@@ -512,6 +523,8 @@ export class GatewayMonitoring extends Construct {
           this.gatewayMetric('NotificationsFailed'),
           this.logEventMetric('NotificationsExhausted').with({ period: PERIOD }),
           this.logEventMetric('EndpointsDisabled').with({ period: PERIOD }),
+          this.gatewayMetric('AssetCopiesStored', { label: 'media stored' }),
+          this.gatewayMetric('AssetCopiesFailed', { label: 'media copies failed' }),
         ],
       }),
     );

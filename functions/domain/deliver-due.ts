@@ -17,6 +17,7 @@
  * recorded) within the invocation.
  */
 import { DUE_MESSAGE_SHARDS } from '../tables';
+import { dueAcrossShards } from './durable-job';
 import { claimAndAttempt, leaseMs, type AttemptDeps, type AttemptResult } from './message-attempt';
 import type { DueMessage, MessageItem } from './message';
 import type { Client, ClientStore, Endpoint } from './ports';
@@ -88,13 +89,7 @@ export async function deliverDueMessages(deps: WorkerDeps): Promise<WorkerSummar
   const nowMs = deps.nowMs();
   const summary: WorkerSummary = { due: 0, attempted: 0, delivered: 0, retried: 0, exhausted: 0, skipped: 0, refused: 0, waiting: 0, errors: 0, outOfTime: false };
 
-  // Shards read in turn within the run's bound, from a different first shard each run so none starves.
-  const due: DueMessage[] = [];
-  const shards = DUE_MESSAGE_SHARDS;
-  const firstShard = Math.floor((deps.random ?? Math.random)() * shards);
-  for (let i = 0; i < shards && due.length < deps.maxMessagesPerRun; i += 1) {
-    due.push(...(await deps.messages.due(String((firstShard + i) % shards), nowMs, deps.maxMessagesPerRun - due.length)));
-  }
+  const due = await dueAcrossShards(DUE_MESSAGE_SHARDS, deps.maxMessagesPerRun, deps.random ?? Math.random, (shard, limit) => deps.messages.due(shard, nowMs, limit));
   summary.due = due.length;
 
   const clients = new Map<string, Promise<Client | undefined>>();

@@ -17,29 +17,26 @@
  * whose settling write failed is found delivered there by the next claim
  * (resolvedByEarlierClaim) and not sent again.
  */
-import { attemptId, isLeased, NOTIFICATION_LOG_EVENTS, type MessageItem } from './message';
+import { bodyAtAttempt } from './assets';
+import { isLeased, type JobRunDeps } from './durable-job';
+import { attemptId, NOTIFICATION_LOG_EVENTS, type MessageItem } from './message';
 import type { HookPolicy } from './hook-url';
-import { silentMetrics, type Client, type DeliveryOutcome, type DeliveryStore, type Endpoint, type EndpointStore, type HookSender, type LogSink, type MessageClaim, type MessageStore, type MetricSink, type Settlement } from './ports';
-import { nextAttemptAt, parseRetryAfter, type RetrySchedule } from './retry-schedule';
+import { silentMetrics, type AssetLinks, type Client, type DeliveryOutcome, type DeliveryStore, type Endpoint, type EndpointStore, type HookSender, type MessageClaim, type MessageStore, type Settlement } from './ports';
+import { nextAttemptAt, parseRetryAfter } from './retry-schedule';
 import { signingSecrets, webhookHeaders } from './webhook-signature';
 
-export interface AttemptDeps {
+/** Metrics: NotificationsDelivered, NotificationsFailed, NotificationsExhausted. */
+export interface AttemptDeps extends JobRunDeps {
   readonly messages: MessageStore;
   readonly deliveries: Pick<DeliveryStore, 'record' | 'get'>;
   readonly endpoints: EndpointStore;
   readonly deliver: HookSender;
   readonly policy: HookPolicy;
-  readonly log: LogSink;
-  /** NotificationsDelivered, NotificationsFailed, NotificationsExhausted (lib/gateway-metrics.ts). @default none recorded */
-  readonly metrics?: MetricSink;
-  /** Unix milliseconds. */
-  readonly nowMs: () => number;
-  /** For the schedule's jitter; Math.random by default. */
-  readonly random?: () => number;
-  readonly schedule: RetrySchedule;
   readonly disableAfterSeconds: number;
   readonly secretOverlapSeconds: number;
   readonly retentionDays: number;
+  /** Presigns the stored media a `completed` notification names; only the functions that send those have it. */
+  readonly links?: AssetLinks;
 }
 
 /** How an attempt ended, for the message. `lost` when another claim took the message over before this one settled it. */
@@ -111,11 +108,13 @@ export async function attemptClaimed(deps: AttemptDeps, claimed: MessageClaim, t
   const message = claimed.previous;
   const { client, endpoint, timeoutMs } = target;
   const sentAt = deps.nowMs();
+  // Built for each attempt: links to stored media are presigned afresh (a retry a day later carries working ones).
+  const body = await bodyAtAttempt(message, deps.links, sentAt);
   const outcome = await deps.deliver({
     url: message.hook_url,
     // Signed anew for each attempt: the timestamp is part of the signature.
-    headers: webhookHeaders(signingSecrets(client, sentAt, deps.secretOverlapSeconds), message.webhook_id, seconds(sentAt), message.payload),
-    body: message.payload,
+    headers: webhookHeaders(signingSecrets(client, sentAt, deps.secretOverlapSeconds), message.webhook_id, seconds(sentAt), body),
+    body,
     timeoutMs,
     policy: deps.policy,
   });

@@ -9,22 +9,25 @@
  * first (`message_seq` sorts them: revival, then status rank); a message is
  * attempted only when no earlier message of its task is still pending.
  *
- * Claims: an attempt first claims its message (a conditional write that
- * counts the claim and leases the message until `due_at_ms`), then sends,
- * then records the attempt (deliveries table) and settles the message (a
- * write conditional on its claim). A claim whose message was never settled
+ * A message is a durable job (durable-job.ts): an attempt first claims it
+ * (a conditional write that counts the claim and leases the message until
+ * `due_at_ms`), then sends, then records the attempt (deliveries table) and
+ * settles the message (a write conditional on its claim). A claim whose
+ * message was never settled
  * (the process died, or the settling write failed) is checked against its
  * attempt record before the message is sent again: a delivery recorded
  * there is not repeated.
  */
 import { shardOf, DUE_MESSAGE_SHARDS } from '../tables';
+import type { AssetKeys } from './assets';
+import { dueNow, type JobLease } from './durable-job';
 import type { TaskItem } from './task';
 import { STATUS_RANK } from './task';
 import type { MessageState, TaskStatus } from './task-status';
 import type { NotificationView } from './views';
 import { webhookId } from './webhook-signature';
 
-export interface MessageItem {
+export interface MessageItem extends JobLease {
   readonly task_id: string;
   /** Its place in the task's order: `<revived 0|1><status rank>`, e.g. `01` pending, `03` completed, `12` processing after a revival. */
   readonly message_seq: string;
@@ -37,21 +40,15 @@ export interface MessageItem {
   readonly request_id?: string;
   /** The body sent, exactly: the task as GET showed it at this change. */
   readonly payload: string;
+  /**
+   * The stored media the payload names (a `completed` message released once its task's media are stored):
+   * each attempt sends the payload with fresh presigned links to them (assets.ts bodyAtAttempt).
+   */
+  readonly asset_keys?: AssetKeys;
   readonly message_state: MessageState;
   /** Unix seconds of the status change. */
   readonly created_at: number;
-  /** Unix ms the retry schedule is counted from: the change, or the last redelivery. */
-  readonly origin_ms: number;
-  /** Claims made (one per attempt started). */
-  readonly claims: number;
-  /** Claims whose outcome is written here; claims > settled while an attempt is in progress (or was lost). */
-  readonly settled: number;
-  /** Unix ms of the last claim (names its attempt record). */
-  readonly claim_at_ms?: number;
-  /** Present while pending: the due-message index. */
-  readonly due_shard?: string;
-  /** While pending: when it is next attempted, or when the claim in progress lapses. */
-  readonly due_at_ms?: number;
+  // The lease fields (JobLease): origin_ms is the change, or the last redelivery; claim_at_ms names the last claim's attempt record.
   readonly last_error?: string;
   readonly last_http_status?: number;
   /** Unix seconds of the last delivery. */
@@ -114,11 +111,7 @@ export function newMessage({ task, endpointId, payload, nowMs, retentionDays }: 
     payload,
     message_state: 'pending',
     created_at: createdAt,
-    origin_ms: nowMs,
-    claims: 0,
-    settled: 0,
-    due_shard: dueShard(task.task_id),
-    due_at_ms: nowMs,
+    ...dueNow(dueShard(task.task_id), nowMs),
     expires_at: createdAt + retentionDays * 86_400,
   };
 }
@@ -126,6 +119,16 @@ export function newMessage({ task, endpointId, payload, nowMs, retentionDays }: 
 /** The same message, claimed by its writer for an attempt it makes at once, leased until `leaseUntilMs`. */
 export function claimedAtCreation(message: MessageItem, nowMs: number, leaseUntilMs: number): MessageItem {
   return { ...message, claims: 1, claim_at_ms: nowMs, due_at_ms: leaseUntilMs };
+}
+
+/**
+ * The same message, written as waiting: a `completed` notification held out
+ * of the due index until its task's media are stored or their copy failed
+ * for good (completed-notification.ts releases it).
+ */
+export function waitingAtCreation(message: MessageItem): MessageItem {
+  const { due_shard: _shard, due_at_ms: _due, ...rest } = message;
+  return { ...rest, message_state: 'waiting' };
 }
 
 /** The same message, written as skipped: its endpoint is disabled (kept, recoverable). */
@@ -137,11 +140,6 @@ export function skippedAtCreation(message: MessageItem, reason: string): Message
 /** The sort key of an attempt in the deliveries table: `<claim ms>#<webhook id>#<claim>`, time-ordered. */
 export function attemptId(claimAtMs: number, webhookIdValue: string, claim: number): string {
   return `${String(claimAtMs).padStart(14, '0')}#${webhookIdValue}#${claim}`;
-}
-
-/** True while an attempt holds the message (claimed, not settled, lease not lapsed). */
-export function isLeased(message: MessageItem, nowMs: number): boolean {
-  return message.claims > message.settled && (message.due_at_ms ?? 0) > nowMs;
 }
 
 export function toNotificationView(message: MessageItem): NotificationView {

@@ -15,19 +15,22 @@
  * - a replayed record (a retried or bisected batch) finds its message
  *   written and sends nothing: what was done stands;
  * - a record fails (for Lambda to retry) only when its message could not be
- *   written, and then so do the later records of its task, in order.
+ *   written, and then so do the later records of its task, in order;
+ * - a `completed` change whose media the gateway copies (asset_state
+ *   pending) is written `waiting`, and sent once the copy has ended
+ *   (completed-notification.ts).
  */
-import { attemptClaimed, leaseMs, type AttemptDeps, type AttemptResult } from './message-attempt';
-import { claimedAtCreation, messageSeqOf, newMessage, skippedAtCreation } from './message';
-import type { Client, ClientStore, Endpoint } from './ports';
+import { releaseCompletedNotification, waitsForAssets, type ReleaseDeps } from './completed-notification';
+import { attemptClaimed, leaseMs, type AttemptResult } from './message-attempt';
+import { claimedAtCreation, messageSeqOf, newMessage, skippedAtCreation, waitingAtCreation } from './message';
+import type { Client, Endpoint, TaskStore } from './ports';
 import type { ReactionContext, TaskChange, TaskChangeReaction } from './task-changes';
 import { STATUS_RANK, toTaskView } from './task';
 import type { MessageState } from './task-status';
 
-export interface NotifyDeps extends AttemptDeps {
-  readonly clients: Pick<ClientStore, 'get'>;
-  /** Timeout of the first attempt, made at once. */
-  readonly firstAttemptTimeoutMs: number;
+export interface NotifyDeps extends ReleaseDeps {
+  /** The task as it is now: has the copy of a completed task's media already ended? */
+  readonly tasks: Pick<TaskStore, 'get'>;
 }
 
 /** What one batch reads once and learns as it goes: clients, endpoints, the state each message was left in. */
@@ -138,6 +141,20 @@ async function recordAndAttempt(deps: NotifyDeps, batch: BatchView, change: Task
   }
   const nowMs = deps.nowMs();
   const message = newMessage({ task, endpointId: endpoint.endpoint_id, payload: JSON.stringify(toTaskView(task)), nowMs, retentionDays: deps.retentionDays });
+
+  if (waitsForAssets(task)) {
+    // Held until the media are stored (or their copy failed): the asset worker releases it (completed-notification.ts),
+    // to its endpoint's fate then (a disabled endpoint's is skipped by the delivery worker, with links a recover signs afresh).
+    const put = await deps.messages.put(waitingAtCreation(message));
+    const state = put.created ? 'waiting' : put.existing.message_state;
+    batch.left(task.task_id, message.message_seq, state);
+    if (state === 'waiting') {
+      // The copy may have ended before this write: then the worker found nothing to release, and it is released here.
+      const now = await deps.tasks.get(task.task_id);
+      if (now !== undefined) await releaseCompletedNotification(deps, now, { attempt: false });
+    }
+    return;
+  }
 
   if (endpoint.endpoint_state === 'disabled') {
     const skipped = skippedAtCreation(message, `the endpoint is disabled: ${endpoint.disabled_detail ?? endpoint.disabled_reason ?? ''}`);

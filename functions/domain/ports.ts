@@ -11,6 +11,9 @@ import type { BreakdownOf, GatewayMetricName, GatewayMetricOfUnit } from '../../
 import { ExpectedOutcome } from './errors';
 import type { GenerationRequest } from './generation-request';
 import type { HookPolicy } from './hook-url';
+import type { AssetJob, AssetSettlement, DueAssetJob } from './asset-job';
+import type { AssetKeys, MediaFamily, MediaKind } from './assets';
+import type { JobClaim } from './durable-job';
 import type { DueMessage, MessageItem } from './message';
 import type { TaskItem, TaskStatus, TaskUpdate } from './task';
 import type { EndpointDisabledReason, EndpointState, MessageState } from './task-status';
@@ -113,6 +116,21 @@ export interface TaskStore {
   dueForCheck(shard: string, now: number, limit: number): Promise<OpenTask[]>;
   /** Sets when the reconciler next looks at an open task (no-op once it is closed). */
   deferCheck(taskId: string, checkAfter: number): Promise<void>;
+  /**
+   * Records where a completed task's media ended (stored, or failed with its
+   * reason, and the keys of what is stored), once: only while its
+   * asset_state is pending. The task as it is after (written, or as another
+   * write left it).
+   */
+  settleAssets(taskId: string, outcome: AssetOutcome): Promise<TaskItem | undefined>;
+}
+
+/** Where a completed task's media ended. */
+export interface AssetOutcome {
+  readonly state: 'stored' | 'failed';
+  readonly keys: AssetKeys;
+  readonly reason?: string;
+  readonly at: number;
 }
 
 // --- clients ---------------------------------------------------------------------------------------
@@ -208,11 +226,7 @@ export type Settlement =
   | { readonly kind: 'exhausted' | 'skipped' | 'refused'; readonly at: number; readonly error: string; readonly httpStatus?: number };
 
 /** A claim: the message as it was before (its last claim included) and the number of this one. */
-export interface MessageClaim {
-  readonly previous: MessageItem;
-  readonly claim: number;
-  readonly claimAtMs: number;
-}
+export type MessageClaim = JobClaim<MessageItem>;
 
 /** Notification messages (functions/domain/message.ts); every write is one conditional request. */
 export interface MessageStore {
@@ -242,12 +256,13 @@ export interface MessageStore {
    * redelivery); with `leaseUntilMs`, claimed in the same write for an
    * attempt made at once; with `onlyFrom`, only from those states. The
    * message as written, or undefined when an attempt holds it (or its
-   * state is not one of `onlyFrom`).
+   * state is not one of `onlyFrom`). With `payload`, its body (and the
+   * stored media it names) replaced: a waiting `completed` message released.
    */
   requeue(
     taskId: string,
     seq: string,
-    options: { nowMs: number; leaseUntilMs?: number; onlyFrom?: readonly MessageState[] },
+    options: { nowMs: number; leaseUntilMs?: number; onlyFrom?: readonly MessageState[]; payload?: { readonly body: string; readonly assetKeys?: AssetKeys } },
   ): Promise<MessageItem | undefined>;
   /** Keys of a client's exhausted and skipped messages created at or after `since` (unix seconds), a page at a time. */
   undelivered(
@@ -286,6 +301,52 @@ export interface EndpointStore {
   disable(clientId: string, endpointId: string, reason: EndpointDisabledReason, detail: string, at: number): Promise<boolean>;
   /** Enables an endpoint, failing no more; undefined when it does not exist. */
   enable(clientId: string, endpointId: string): Promise<Endpoint | undefined>;
+}
+
+// --- stored media ------------------------------------------------------------------------------
+
+/** Asset jobs (asset-job.ts); every write is one conditional request, as for messages (durable-job.ts). */
+export interface AssetJobStore {
+  /** Writes a new job; one already there for the task is returned instead (a replayed stream record). */
+  put(job: AssetJob): Promise<{ readonly created: true } | { readonly created: false; readonly existing: AssetJob }>;
+  get(taskId: string): Promise<AssetJob | undefined>;
+  /** Claims a pending job that no attempt holds and that is due, leased until `leaseUntilMs`; undefined when it is not claimable. */
+  claim(taskId: string, options: { nowMs: number; leaseUntilMs: number }): Promise<JobClaim<AssetJob> | undefined>;
+  /** Writes a claim's outcome; false when the claim is no longer the job's latest (another took over). */
+  settle(taskId: string, claim: number, settlement: AssetSettlement): Promise<boolean>;
+  /** Jobs of one index shard due by nowMs, earliest first. */
+  due(shard: string, nowMs: number, limit: number): Promise<DueAssetJob[]>;
+}
+
+/** What to copy: one medium from the upstream's link into the bucket. */
+export interface MediaCopyRequest {
+  readonly url: string;
+  readonly key: string;
+  readonly kind: MediaKind;
+  readonly family: MediaFamily;
+  /** The largest accepted, in bytes, whatever the upstream declares. */
+  readonly maxBytes: number;
+  /** Unix ms by which the copy must be over (it is aborted then, and is worth a retry). */
+  readonly deadlineAtMs: number;
+  readonly policy: HookPolicy;
+}
+
+export type MediaCopyOutcome =
+  | { readonly ok: true; readonly bytes: number; readonly contentType: string; readonly durationMs: number }
+  /** permanent: a retry cannot help (a refused address, too large, the wrong type, a link the upstream refuses or no longer has). */
+  | { readonly ok: false; readonly permanent: boolean; readonly error: string; readonly httpStatus?: number; readonly durationMs: number };
+
+/** Streams one medium from its link into the bucket, with bounded memory; never throws (every failure is an outcome). */
+export type MediaCopier = (request: MediaCopyRequest) => Promise<MediaCopyOutcome>;
+
+/** Starts the asset worker on one task without waiting for it (an asynchronous invocation). */
+export type AssetCopyStarter = (taskId: string) => Promise<void>;
+
+/** Links to the gateway's stored media: a presigned GET URL per object key, signed afresh at every call. */
+export interface AssetLinks {
+  /** How long a URL made now works, in seconds. */
+  readonly lifetimeSeconds: number;
+  url(key: string): Promise<string>;
 }
 
 // --- the upstream ----------------------------------------------------------------------------------

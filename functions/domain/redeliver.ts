@@ -51,6 +51,9 @@ export async function resendLatest(deps: ResendDeps, task: TaskItem): Promise<No
   if (latest === undefined) {
     throw notFound(`task ${task.task_id} has no notification to resend: it has no notify_hook, or has not changed status yet`);
   }
+  if (latest.message_state === 'waiting') {
+    throw conflict(`task ${task.task_id}'s completed notification is waiting for its media to be stored; it is sent once they are (or once their copy has failed)`);
+  }
   const [endpoint, client, waiting] = await Promise.all([
     deps.endpoints.get(latest.owner_id, latest.endpoint_id),
     deps.clients.get(task.owner_id),

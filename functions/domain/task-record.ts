@@ -8,9 +8,17 @@
  * `taskRecordSchema.parse(item)`.
  */
 import * as z from 'zod/mini';
-import { FAILURE_CODES, TASK_STATUSES } from './task-status';
+import { ASSET_STATES, FAILURE_CODES, TASK_STATUSES } from './task-status';
 
 export const TASK_RECORD_VERSION = 1;
+
+/**
+ * The contract's minor version: what version 1 has gained, each change
+ * optional fields only (docs/stream-contract.md, "Versions"). 1.1 (2026-12):
+ * the stored media (asset_state, asset_keys, asset_failure_reason,
+ * assets_settled_at) and the write that settles them.
+ */
+export const TASK_RECORD_MINOR_VERSION = 1;
 
 const unixSeconds = z.number().check(z.int(), z.nonnegative());
 
@@ -49,6 +57,24 @@ export const taskRecordSchema = z.looseObject({
   thumbnail_url: z.optional(z.string()),
   last_frame_url: z.optional(z.string()),
   failure_reason: z.optional(z.string()),
+  /**
+   * Where the completed task's media stand in the gateway's bucket (1.1): \`pending\` from the
+   * completing write on, then \`stored\` or \`failed\` (one write that keeps the status).
+   */
+  asset_state: z.optional(z.enum(ASSET_STATES)),
+  /** The stored objects' keys in the bucket (stack output AssetBucketName), by medium (1.1): \`tasks/<task_id>/<medium>\`. */
+  asset_keys: z.optional(
+    z.looseObject({
+      video: z.optional(z.string()),
+      video_raw: z.optional(z.string()),
+      thumbnail: z.optional(z.string()),
+      last_frame: z.optional(z.string()),
+    }),
+  ),
+  /** Which media could not be stored, and why, when asset_state is \`failed\` (1.1). */
+  asset_failure_reason: z.optional(z.string()),
+  /** When asset_state became \`stored\` or \`failed\` (1.1). */
+  assets_settled_at: z.optional(unixSeconds),
   /**
    * Why a failed task failed: \`refused\` (the upstream refused the submission),
    * \`upstream_failed\` (the upstream reported the generation failed),

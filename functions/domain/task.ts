@@ -49,7 +49,10 @@ export function statusFromUpstream(state: string | null | undefined): TaskStatus
   return UPSTREAM_SPELLINGS[state.trim().toLowerCase().replace(/[\s-]+/g, '_')];
 }
 
-/** The task item as stored in the tasks table: its schema is the stream contract (task-record.ts). */
+/**
+ * The task item as stored in the tasks table: its schema is the stream contract (task-record.ts).
+ * Its media links (video_url, ...) are always the upstream's; the stored copies are asset_keys.
+ */
 export type TaskItem = TaskRecord;
 
 export type TaskKind = TaskItem['kind'];
@@ -61,8 +64,13 @@ export function toTaskView(task: TaskItem): TaskView {
     parent_task_id: task.parent_task_id ?? null,
     prompt: task.prompt,
     video_url: task.video_url ?? null,
+    video_raw_url: task.video_raw_url ?? null,
     thumbnail_url: task.thumbnail_url ?? null,
     last_frame_url: task.last_frame_url ?? null,
+    asset_state: task.asset_state ?? null,
+    asset_failure_reason: task.asset_failure_reason ?? null,
+    // Set where links to the stored copies are put in (assets.ts withStoredLinks).
+    urls_expire_at: null,
     failure_reason: task.failure_reason ?? null,
     failure_code: task.failure_code ?? null,
     created_at: task.created_at,

@@ -12,7 +12,7 @@
  * for them (test/budgets).
  */
 import * as z from 'zod/mini';
-import { ENDPOINT_DISABLED_REASONS, ENDPOINT_STATES, FAILURE_CODES, MESSAGE_STATES, TASK_STATUSES } from './task-status';
+import { ASSET_STATES, ENDPOINT_DISABLED_REASONS, ENDPOINT_STATES, FAILURE_CODES, MESSAGE_STATES, TASK_STATUSES } from './task-status';
 
 /** Ids the gateway issues or echoes (tasks, parents): lower-case UUIDs. */
 const GATEWAY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -34,9 +34,26 @@ export const taskViewSchema = /* @__PURE__ */ (() =>
         .nullable(z.string().check(z.regex(GATEWAY_ID)))
         .check(z.describe('The video this task extends: a task id of this gateway or an upstream generation id; null for a created video.')),
       prompt: z.string().check(z.describe('The user_prompt, trimmed.')),
-      video_url: nullableString('The video, once completed.'),
-      thumbnail_url: nullableString("The video's thumbnail, once completed (when the upstream gives one)."),
-      last_frame_url: nullableString("The video's last frame, once completed (when the upstream gives one)."),
+      video_url: nullableString(
+        "The video, once completed: a presigned URL of the gateway's stored copy once asset_state is stored (valid until urls_expire_at; " +
+          "GET again for a fresh one), the upstream's own (short-lived) link before, or when its copy failed.",
+      ),
+      video_raw_url: nullableString('The video without watermark, when the upstream offers one: a link as video_url is.'),
+      thumbnail_url: nullableString("The video's thumbnail, once completed (when the upstream gives one): a link as video_url is."),
+      last_frame_url: nullableString("The video's last frame, once completed (when the upstream gives one): a link as video_url is."),
+      asset_state: z
+        .nullable(z.enum(ASSET_STATES))
+        .check(
+          z.describe(
+            "Where the completed video's media stand in the gateway's storage: pending (being copied; the links are the upstream's), " +
+              'stored (the links are the stored copies, for the task\'s whole retention), failed (at least one medium could not be copied: ' +
+              'asset_failure_reason says which; the others are served from storage). Null before completed.',
+          ),
+        ),
+      asset_failure_reason: nullableString('Which media could not be stored, and why, when asset_state is failed.'),
+      urls_expire_at: z
+        .nullable(z.int().check(z.nonnegative()))
+        .check(z.describe('When the presigned URLs of this answer stop working (unix seconds); null when no link is of the stored copies.')),
       failure_reason: nullableString('Why the task failed, once failed.'),
       failure_code: z
         .nullable(z.enum(FAILURE_CODES))
@@ -86,7 +103,8 @@ export const notificationViewSchema = /* @__PURE__ */ (() =>
         .enum(MESSAGE_STATES)
         .check(
           z.describe(
-            'pending: waiting for an attempt (or behind an earlier notification of the task); delivered: your hook answered 2xx; ' +
+            'waiting: a completed notification held until the task\'s media are stored (or their copy failed for good); ' +
+              'pending: waiting for an attempt (or behind an earlier notification of the task); delivered: your hook answered 2xx; ' +
               'exhausted: every planned attempt failed; skipped: the endpoint is disabled; refused: the hook points where the gateway must not go. ' +
               'resendNotification and recoverNotifications make it pending again.',
           ),

@@ -21,7 +21,7 @@ export const errorCatalog = [
   { status: 402, code: ErrorCode.paymentRequired, when: 'the upstream refused for lack of balance or credit' },
   { status: 403, code: 40300, when: 'blocked by the web ACL (only when one is attached)' },
   { status: 404, code: ErrorCode.notFound, when: 'an unknown route, a task that is not yours or does not exist, an unknown callback (a wrong token is one), or an upstream generation the upstream does not know' },
-  { status: 409, code: ErrorCode.conflict, when: 'extending a task that is not completed, a callback for another generation, or resending to a disabled endpoint' },
+  { status: 409, code: ErrorCode.conflict, when: 'extending a task that is not completed, a callback for another generation, resending to a disabled endpoint, or resending a completed notification still waiting for its media to be stored' },
   { status: 409, code: ErrorCode.idempotencyMismatch, when: 'an Idempotency-Key reused with another body' },
   { status: 409, code: ErrorCode.inProgress, when: 'a request with this Idempotency-Key is still being handled (Retry-After)' },
   { status: 413, code: ErrorCode.payloadTooLarge, when: 'the body is over 6 MB − 64 KiB' },

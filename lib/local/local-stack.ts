@@ -4,13 +4,16 @@
  *   DynamoDB Local (dynamodb-local.ts)      the real engine, tables from functions/tables.ts
  *   local Secrets Manager endpoint           holds the upstream key; handlers read it through the SDK
  *   upstream simulator                       unless UPSTREAM_BASE_URL points at a real upstream
+ *   local S3 endpoint (s3-endpoint.ts)       the asset bucket: stored media, presigned GETs (SigV4 checked)
+ *   local Lambda endpoint (lambda-endpoint.ts) asynchronous invocations (task-changes starting the asset worker)
  *   HTTP front (http-front.ts)               API Gateway in front of the SAME handlers, in-process
- *   background functions                     functions/background.ts: the reconciler on a schedule, the task-changes consumer on the task stream
+ *   background functions                     functions/background.ts: the reconciler, delivery and asset workers on schedules, the task-changes consumer on the task stream
  *
  * The handlers build their dependencies from process.env on their first call
  * (functions/wiring.ts), so the stack sets process.env first and then
  * lets requests in. The AWS SDK finds the local endpoints through
- * AWS_ENDPOINT_URL_DYNAMODB and AWS_ENDPOINT_URL_SECRETS_MANAGER: no local
+ * AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_SECRETS_MANAGER,
+ * AWS_ENDPOINT_URL_S3 (path-style) and AWS_ENDPOINT_URL_LAMBDA: no local
  * code path in the handlers. Because of that, ONE stack per process (the
  * handlers keep what they built from the environment of the first stack).
  *
@@ -32,9 +35,11 @@ import { formatSetting, parseSetting, settingNames, specOf, type LocalSettingNam
 import { TABLES, tableRoles, type TableNames } from '../../functions/tables';
 import { createTables, freePort, localDynamoClient, startDynamoDbLocal, tableNames, type RunningDynamoDb } from './dynamodb-local';
 import { startHttpFront, type HttpFront, type HttpFrontOptions } from './http-front';
+import { startLambdaEndpoint, type LocalLambdaEndpoint } from './lambda-endpoint';
 import { invokeFunction, killCurrentInvocation, LOCAL_ACCOUNT_ID, LOCAL_REGION } from './lambda-runtime';
 import { PortInUseError, refuseTakenPort } from './net';
 import { every, type Schedule } from './scheduler';
+import { startS3Endpoint, type LocalS3Endpoint } from './s3-endpoint';
 import { startSecretsManagerEndpoint, type LocalSecretsEndpoint } from './secrets-manager-endpoint';
 import { startStreamPoller, type StreamPoller } from './stream-poller';
 import { startUpstreamSimulator, type SimulatorOptions, type UpstreamSimulator } from './upstream-simulator';
@@ -73,6 +78,11 @@ export interface LocalStack {
   /** The Secrets Manager secret holding the upstream key (UPSTREAM_SECRET_ID). */
   readonly upstreamSecretId: string;
   readonly dynamoEndpoint: string;
+  /** The S3 endpoint holding the asset bucket (`assetBucket`). */
+  readonly s3: LocalS3Endpoint;
+  readonly assetBucket: string;
+  /** The Lambda endpoint that runs asynchronous invocations. */
+  readonly lambda: LocalLambdaEndpoint;
   /** True when the stack started DynamoDB Local itself (in-memory: gone at stop). */
   readonly startedDynamoDb: boolean;
   readonly tableNames: TableNames;
@@ -96,6 +106,9 @@ export const LOCAL_UPSTREAM_SECRET_NAME = 'luma-gateway/local/upstream-api-key';
 /** The stage of the local stack: its API's stage, and its metrics' `stage` dimension. */
 export const LOCAL_STAGE = 'local';
 export const DEFAULT_DYNAMODB_LOCAL_PORT = 8000;
+/** The local stack's asset bucket, on its S3 endpoint (the handlers sign with the local dummy credentials). */
+export const LOCAL_ASSET_BUCKET = 'luma-gateway-local-assets';
+const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 
 export const localSettingNames = settingNames.filter((name) => specOf(name).local !== undefined) as LocalSettingName[];
 
@@ -236,33 +249,49 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         cleanups.push(() => endpoint.stop());
         return endpoint;
       }),
+      startS3Endpoint({ credentials: { [LOCAL_CREDENTIALS.accessKeyId]: LOCAL_CREDENTIALS.secretAccessKey }, buckets: [LOCAL_ASSET_BUCKET], region: LOCAL_REGION }).then((endpoint) => {
+        cleanups.push(() => endpoint.stop());
+        return endpoint;
+      }),
       settings.upstreamBaseUrl === undefined
-        ? startUpstreamSimulator({ ...options.simulator, apiKey: upstreamApiKey }).then((simulator) => {
+        ? startUpstreamSimulator({ mediaLinkTtlSeconds: settings.mediaLinkTtlSeconds, ...options.simulator, apiKey: upstreamApiKey }).then((simulator) => {
             cleanups.push(() => simulator.stop());
             return simulator;
           })
         : Promise.resolve(undefined),
     ] as const);
     for (const result of started) if (result.status === 'rejected') throw result.reason;
-    const [dynamo, secrets, upstream] = started.map((result) => (result as PromiseFulfilledResult<unknown>).value) as [
+    const [dynamo, secrets, s3, upstream] = started.map((result) => (result as PromiseFulfilledResult<unknown>).value) as [
       RunningDynamoDb | undefined,
       LocalSecretsEndpoint,
+      LocalS3Endpoint,
       UpstreamSimulator | undefined,
     ];
+    const entries = options.background === false ? [] : options.background === true || options.background === undefined ? backgroundFunctions : options.background;
+    // Asynchronous invocations run the function here, as Lambda would, whether or not its schedule runs.
+    const lambda = await startLambdaEndpoint({
+      functions: backgroundFunctions.map((entry) => entry.functionName),
+      credentials: { [LOCAL_CREDENTIALS.accessKeyId]: LOCAL_CREDENTIALS.secretAccessKey },
+      invoke: (functionName, event) => invokeFunction(functionName, event),
+      onError: errorLog,
+    });
+    cleanups.push(() => lambda.stop());
     const upstreamUrl = settings.upstreamBaseUrl ?? upstream!.url;
 
     // What the handlers read (functions/settings.ts, functions/tables.ts), before the first request.
     const env: Record<string, string | undefined> = {
       AWS_REGION: LOCAL_REGION,
       AWS_DEFAULT_REGION: LOCAL_REGION,
-      AWS_ACCESS_KEY_ID: 'local',
-      AWS_SECRET_ACCESS_KEY: 'local',
+      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
       AWS_SESSION_TOKEN: undefined,
       AWS_PROFILE: undefined,
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
       AWS_ENDPOINT_URL_DYNAMODB_STREAMS: dynamoEndpoint,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url,
+      AWS_ENDPOINT_URL_S3: s3.url,
+      AWS_ENDPOINT_URL_LAMBDA: lambda.url,
       ...Object.fromEntries(tableRoles.map((role) => [TABLES[role].env, names[role]])),
       ...handlerEnvironment(settings, {
         upstreamBaseUrl: upstreamUrl,
@@ -270,6 +299,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         callbackBaseUrl: front.url,
         allowLoopbackHooks: 'true',
         stage: LOCAL_STAGE,
+        assetBucket: LOCAL_ASSET_BUCKET,
+        assetWorkerFunction: 'asset-worker',
       }),
       ...tracingEnvironment(settings.xrayDaemonAddress),
     };
@@ -302,7 +333,6 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     // Background functions, once the tables exist.
     const backgroundNames: string[] = [];
-    const entries = options.background === false ? [] : options.background === true || options.background === undefined ? backgroundFunctions : options.background;
     for (const { functionName, trigger } of entries) {
       backgroundNames.push(functionName);
       if (trigger.kind === 'schedule') {
@@ -340,6 +370,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       secrets,
       upstreamSecretId: LOCAL_UPSTREAM_SECRET_NAME,
       dynamoEndpoint,
+      s3,
+      assetBucket: LOCAL_ASSET_BUCKET,
+      lambda,
       startedDynamoDb: dynamo !== undefined,
       tableNames: names,
       front,

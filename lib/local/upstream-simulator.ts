@@ -50,6 +50,7 @@
 import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
+import { mediumBytes, videoSize, videoStream, type SampleMedium } from './media';
 import { BodyTooLargeError, closeServer, discardRest, listen, LOOPBACK, readBody, sendJson, sleep, trackSockets } from './net';
 
 export type UpstreamShape = 'raw' | 'wrapped';
@@ -104,6 +105,15 @@ export interface SimulatorSettings {
   /** Probability (0..1) that errorEnvelope applies to a submission. */
   readonly errorEnvelopeRate: number;
   readonly callbacks: CallbackFaults;
+  /**
+   * Media of completed generations (GET /media/...): each link the simulator hands out works for this long,
+   * then answers 403 as the upstreams' presigned links do (X-Amz-Expires=3600).
+   */
+  readonly mediaLinkTtlSeconds: number;
+  /** 0: media served; else every media request is answered with this HTTP status (400-599). */
+  readonly mediaStatus: number;
+  /** Size of each generation's video in bytes (a valid MP4 padded to it); 0: the smallest (about 5 KB). */
+  readonly mediaVideoBytes: number;
 }
 
 export type SimulatorPatch = Partial<Omit<SimulatorSettings, 'callbacks' | 'errorEnvelope'>> & {
@@ -129,7 +139,7 @@ export interface SimulatorOptions extends SimulatorPatch {
   readonly allowCallbackHost?: (hostname: string) => boolean;
   /** Extending an id the simulator does not know answers 404 (default: accepted, like an id from elsewhere). */
   readonly strictParents?: boolean;
-  /** Base of the asset URLs of completed generations. */
+  /** Base of the asset URLs of completed generations; by default the simulator's own /media, where it serves them. */
   readonly assetBaseUrl?: string;
 }
 
@@ -186,6 +196,8 @@ export interface UpstreamSimulator {
   readonly settings: SimulatorSettings;
   /** The key currently expected (for the local stack, which puts it in the local secret). */
   readonly apiKey: string;
+  /** Media requests answered (GET /media/...), served or refused. */
+  readonly mediaRequests: number;
   setFaults(patch: SimulatorPatch): SimulatorSettings;
   /** Changes the expected key (simulates a rotation at the upstream). */
   setApiKey(apiKey: string): void;
@@ -223,6 +235,9 @@ export const DEFAULT_SETTINGS: SimulatorSettings = {
   errorEnvelope: null,
   errorEnvelopeRate: 1,
   callbacks: { dropRate: 0, duplicate: false, reorder: false, delayMs: 0 },
+  mediaLinkTtlSeconds: 3600,
+  mediaStatus: 0,
+  mediaVideoBytes: 0,
 };
 
 const MAX_RECORDS = 10_000;
@@ -339,6 +354,11 @@ function checkPatch(patch: unknown): SimulatorPatch {
   rate('afterAcceptRate', p.afterAcceptRate);
   checkErrorEnvelope(p.errorEnvelope);
   rate('errorEnvelopeRate', p.errorEnvelopeRate);
+  if (p.mediaLinkTtlSeconds !== undefined && (typeof p.mediaLinkTtlSeconds !== 'number' || !(p.mediaLinkTtlSeconds >= 0))) throw new Error('mediaLinkTtlSeconds must be a number >= 0');
+  if (p.mediaStatus !== undefined && (typeof p.mediaStatus !== 'number' || !(p.mediaStatus === 0 || (Number.isInteger(p.mediaStatus) && p.mediaStatus >= 400 && p.mediaStatus <= 599)))) {
+    throw new Error('mediaStatus must be 0 (served) or an HTTP error status (400-599)');
+  }
+  if (p.mediaVideoBytes !== undefined && (typeof p.mediaVideoBytes !== 'number' || !Number.isInteger(p.mediaVideoBytes) || p.mediaVideoBytes < 0)) throw new Error('mediaVideoBytes must be an integer >= 0');
   if (p.callbacks !== undefined) {
     if (p.callbacks === null || typeof p.callbacks !== 'object' || Array.isArray(p.callbacks)) throw new Error('callbacks must be a JSON object');
     const c = p.callbacks as Record<string, unknown>;
@@ -396,7 +416,7 @@ export async function startUpstreamSimulator(options: SimulatorOptions = {}): Pr
     callbackRetryDelayMs = 100,
     allowCallbackHost = isLoopbackHost,
     strictParents = false,
-    assetBaseUrl = 'https://storage.cdn-luma.com/dream_machine',
+    assetBaseUrl: givenAssetBaseUrl,
     ...patch
   } = options;
   const initialSettings = merge(DEFAULT_SETTINGS, patch);
@@ -409,6 +429,7 @@ export async function startUpstreamSimulator(options: SimulatorOptions = {}): Pr
   const timers = new Set<NodeJS.Timeout>();
   let abort = new AbortController();
   let inFlight = 0;
+  let mediaRequests = 0;
 
   const seedGeneration = () => {
     const at = Date.parse('2024-12-22T14:40:00.000Z');
@@ -438,15 +459,51 @@ export async function startUpstreamSimulator(options: SimulatorOptions = {}): Pr
 
   // ---------- shapes ----------
 
+  /** Links to a generation's media: its own /media (served below), signed with their issue time, or under assetBaseUrl. */
   const assets = (id: string) => {
-    const base = `${assetBaseUrl}/${id.slice(0, 8)}`;
+    const own = givenAssetBaseUrl === undefined;
+    const base = `${givenAssetBaseUrl ?? `${simulator.url}/media`}/${id}`;
+    // Like the aggregators' presigned links: when it was issued and for how long, in the query.
+    const signed = own ? `?X-Amz-Date=${Date.now()}&X-Amz-Expires=${settings.mediaLinkTtlSeconds}` : '';
     return {
-      video: `${base}/watermarked_video.mp4`,
-      download: `${base}/video.mp4`,
-      thumbnail: `${base}/thumbnail.jpg`,
-      lastFrame: `${base}/last_frame.jpg`,
+      video: `${base}/watermarked_video.mp4${signed}`,
+      download: `${base}/video.mp4${signed}`,
+      thumbnail: `${base}/thumbnail.jpg${signed}`,
+      lastFrame: `${base}/last_frame.jpg${signed}`,
     };
   };
+
+  const MEDIA_FILES: Readonly<Record<string, { medium: SampleMedium; type: string }>> = {
+    'watermarked_video.mp4': { medium: 'video', type: 'video/mp4' },
+    'video.mp4': { medium: 'video', type: 'video/mp4' },
+    'thumbnail.jpg': { medium: 'thumbnail', type: 'image/jpeg' },
+    'last_frame.jpg': { medium: 'last_frame', type: 'image/jpeg' },
+  };
+
+  /** GET /media/<generation id>/<file>?X-Amz-Date=..&X-Amz-Expires=..: the medium's real bytes while the link lasts, then 403. */
+  function handleMedia(req: IncomingMessage, res: ServerResponse, path: string) {
+    mediaRequests += 1;
+    const [, , id, file] = path.split('/');
+    const entry = MEDIA_FILES[file ?? ''];
+    const query = new URL(req.url ?? '/', 'http://simulator').searchParams;
+    const issued = Number(query.get('X-Amz-Date'));
+    const ttl = Number(query.get('X-Amz-Expires'));
+    const deny = (status: number, code: string) => {
+      res.writeHead(status, { 'Content-Type': 'application/xml' }).end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code></Error>`);
+    };
+    if (req.method !== 'GET' || entry === undefined || !generations.has(id)) return deny(404, 'NoSuchKey');
+    if (!Number.isFinite(issued) || !Number.isFinite(ttl) || Date.now() > issued + ttl * 1000) return deny(403, 'AccessDenied');
+    if (settings.mediaStatus !== 0) return deny(settings.mediaStatus, 'SimulatedFault');
+    // The watermarked and the plain video differ (their tags), so a test tells which one was copied.
+    const tag = `${id}/${file}`;
+    if (entry.medium === 'video') {
+      res.writeHead(200, { 'Content-Type': entry.type, 'Content-Length': String(videoSize(tag, settings.mediaVideoBytes)) });
+      videoStream(tag, settings.mediaVideoBytes).pipe(res);
+      return;
+    }
+    const bytes = mediumBytes(entry.medium, tag);
+    res.writeHead(200, { 'Content-Type': entry.type, 'Content-Length': String(bytes.length) }).end(bytes);
+  }
 
   /** A raw Luma generation object, like fixtures/upstream/generation-*.json. */
   const rawBody = (g: Generation, promptOverride?: string) => {
@@ -773,6 +830,7 @@ export async function startUpstreamSimulator(options: SimulatorOptions = {}): Pr
 
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
+    if (path.startsWith('/media/')) return handleMedia(req, res, path);
     const handle = path.startsWith('/_sim/') ? handleControl(req, res, path) : handleApi(req, res, path);
     handle.catch(() => {
       if (!res.headersSent) sendJson(res, 500, { error: { message: 'simulator failure', type: 'simulator' } });
@@ -792,6 +850,9 @@ export async function startUpstreamSimulator(options: SimulatorOptions = {}): Pr
     },
     get apiKey() {
       return apiKey;
+    },
+    get mediaRequests() {
+      return mediaRequests;
     },
     setFaults: (change) => {
       settings = merge(settings, change);

@@ -30,6 +30,7 @@ export const FUNCTION_NAMES = [
   'recover-notifications',
   'list-endpoints',
   'enable-endpoint',
+  'asset-worker',
 ] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 
@@ -140,6 +141,7 @@ export const FLOOR_OF: Readonly<Record<FunctionName, string>> = {
   'recover-notifications': 'recoverNotifications',
   'list-endpoints': 'listEndpoints',
   'enable-endpoint': 'enableEndpoint',
+  'asset-worker': 'assetWorker',
 };
 
 /**

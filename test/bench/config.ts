@@ -13,12 +13,14 @@
  *   BENCH_NOTIFY_BURST       tasks notified at once, for notifications/s         (120; quick 20)
  *   BENCH_NOTIFY_RANDOM      tasks whose hooks fail at random (3 changes each)   (30; quick 10)
  *   BENCH_LIFECYCLE_TASKS    whole-life tasks metered for DynamoDB units         (10; quick 4)
+ *   BENCH_ASSET_COPY_RUNS    fresh processes per media copy size                 (3; quick 1)
+ *   BENCH_ASSET_DELAY_TASKS  tasks notified one at a time, for the copy's delay  (40; quick 10)
  *   BENCH_COLD_START_SHARE   share of invocations that are cold, for the cost    (0.01)
  *   BENCH_OUT                results directory                                   (bench-results)
- *   BENCH_PHASES             a comma list of cold,warm,http,notify,units,worst to run only those
+ *   BENCH_PHASES             a comma list of cold,warm,http,notify,units,worst,assets to run only those
  *                            (the cost needs cold, warm and units)                (all)
  */
-export const PHASES = ['cold', 'warm', 'http', 'notify', 'units', 'worst'] as const;
+export const PHASES = ['cold', 'warm', 'http', 'notify', 'units', 'worst', 'assets'] as const;
 export type Phase = (typeof PHASES)[number];
 
 function phases(): ReadonlySet<Phase> {
@@ -60,6 +62,8 @@ export const benchConfig = {
   notifyBurst: count('BENCH_NOTIFY_BURST', 120, 20),
   notifyRandomTasks: count('BENCH_NOTIFY_RANDOM', 30, 10),
   lifecycleTasks: count('BENCH_LIFECYCLE_TASKS', 10, 4),
+  assetCopyRuns: count('BENCH_ASSET_COPY_RUNS', 3, 1),
+  assetDelayTasks: count('BENCH_ASSET_DELAY_TASKS', 40, 10),
   coldStartShare: share('BENCH_COLD_START_SHARE', 0.01),
   outDir: process.env.BENCH_OUT ?? 'bench-results',
   phases: [...phases()],

@@ -30,6 +30,7 @@ export const PRICES = {
     'https://aws.amazon.com/secrets-manager/pricing/',
     'https://aws.amazon.com/cloudwatch/pricing/',
     'https://aws.amazon.com/xray/pricing/',
+    'https://aws.amazon.com/s3/pricing/',
   ],
   /** REST API, first 333 million requests a month. */
   apiGatewayRestPerMillionRequests: 3.5,
@@ -48,6 +49,13 @@ export const PRICES = {
   secretsManagerPerSecretMonth: 0.4,
   cloudWatchLogsIngestionPerGb: 0.5,
   xrayPerMillionTracesRecorded: 5.0,
+  /** S3 Standard, us-east-1 (https://aws.amazon.com/s3/pricing/): PUT, COPY, POST, LIST requests (a multipart upload's Create, each UploadPart and Complete are each one). */
+  s3PutPer1000Requests: 0.005,
+  s3GetPer1000Requests: 0.0004,
+  /** First 50 TB a month. */
+  s3StandardPerGbMonth: 0.023,
+  /** Data transfer out to the internet, first 10 TB a month (the first 100 GB a month free, not counted). */
+  dataTransferOutPerGb: 0.09,
 } as const;
 
 export type CallbackFront = 'rest-api' | 'function-url' | 'http-api';
@@ -183,6 +191,68 @@ function deliveryWorkerLine(units: UnitsResult): { item: string; usd: number } {
     item: `delivery worker, every minute (${runs} runs of ${run.ms} ms measured in process, ${run.calls} Queries and ${readUnits} RRU each with nothing due)`,
     usd: round(runs * (gbS * PRICES.lambdaArmPerGbSecond + PRICES.lambdaPerMillionRequests / 1_000_000 + (readUnits * PRICES.dynamoDbPerMillionReadRequestUnits) / 1_000_000), 4),
   };
+}
+
+/**
+ * What the stored media (issue 10) add per completed task: not measured on
+ * AWS, so every quantity is an assumption written here, except the copy's
+ * throughput (the assets phase, 10 MB case), which sets the asset worker's
+ * billed duration.
+ */
+export const STORED_MEDIA_ASSUMPTIONS = {
+  /** A 5 s 1080p video is about 8 MB; the watermarked and the no-watermark one are both stored, with two ~150 KB images. */
+  videoBytes: 8_000_000,
+  videosPerTask: 2,
+  imageBytes: 150_000,
+  imagesPerTask: 2,
+  /** Every object is written with one PutObject (the upstreams declare their lengths). */
+  putsPerTask: 4,
+  /** The client downloads each stored medium once (each download is a GET and its bytes out to the internet). */
+  downloadsPerMedium: 1,
+  /** Kept for taskRetentionDays (90 days = 2.96 months), then expired by the lifecycle rule (expiry is free). */
+  retentionMonths: 90 / 30.4,
+  /** The job's writes: its PutItem, claim and settle (1 WRU each), the task's settling UpdateItem (2 WRU: a ~1.5 KB item), the completed message's release (2 WRU); reads: the task (1 RRU, strongly consistent, ~1.5 KB), the message, the client, the endpoint and the earlier-pending Query (0.5 to 1 RRU each). */
+  dynamoDbWriteUnits: 7,
+  dynamoDbReadUnits: 4,
+  /** One asynchronous invocation per task; its first attempt of the completed notification is included in its duration (a few ms). */
+  workerInvocationsPerTask: 1,
+} as const;
+
+export interface StoredMediaCost {
+  readonly assumptions: typeof STORED_MEDIA_ASSUMPTIONS & { readonly copyMbPerSecond: number };
+  readonly lines: CostLine[];
+  readonly totalUsdPerMillionTasks: number;
+  /** Of which the bytes out to the clients (the upstream's CDN served them before). */
+  readonly dataTransferUsdPerMillionTasks: number;
+  /** The asset worker's sweep, every minute with nothing due: 4 Queries of its due index and an invocation. */
+  readonly sweepMonthlyUsd: number;
+}
+
+/** The stored media's cost per million completed tasks, at the copy throughput measured (MB/s). */
+export function storedMediaCost(copyMbPerSecond: number): StoredMediaCost {
+  const a = STORED_MEDIA_ASSUMPTIONS;
+  const million = 1_000_000;
+  const lines: CostLine[] = [];
+  const add = (item: string, quantityPerTask: number, unit: string, usdPerUnit: number) =>
+    lines.push({ item, quantityPerTask: round(quantityPerTask, 6), unit, usdPerMillionTasks: round(quantityPerTask * usdPerUnit * million, 4) });
+  const bytes = a.videoBytes * a.videosPerTask + a.imageBytes * a.imagesPerTask;
+  const gb = bytes / 1024 ** 3;
+  const media = a.videosPerTask + a.imagesPerTask;
+  add('S3 PUT requests (one PutObject per medium)', a.putsPerTask, 'requests', PRICES.s3PutPer1000Requests / 1000);
+  add(`S3 Standard storage (${round(bytes / 1e6, 1)} MB for ${round(a.retentionMonths, 2)} months)`, gb * a.retentionMonths, 'GB-months', PRICES.s3StandardPerGbMonth);
+  add('S3 GET requests (each medium downloaded once)', media * a.downloadsPerMedium, 'requests', PRICES.s3GetPer1000Requests / 1000);
+  add('Data transfer out (the downloads)', gb * a.downloadsPerMedium, 'GB', PRICES.dataTransferOutPerGb);
+  add('Lambda requests (the asset worker)', a.workerInvocationsPerTask, 'invocations', PRICES.lambdaPerMillionRequests / million);
+  const ms = (bytes / 1e6 / copyMbPerSecond) * 1000;
+  add(`Lambda asset-worker duration (${round(ms, 0)} ms at ${FUNCTION_NEEDS['asset-worker'].memorySize} MB, at the ${round(copyMbPerSecond, 1)} MB/s measured)`, ms * (FUNCTION_NEEDS['asset-worker'].memorySize / 1024), 'GB-ms', PRICES.lambdaArmPerGbSecond / 1000);
+  add('DynamoDB write request units (job, task, message)', a.dynamoDbWriteUnits, 'WRU', PRICES.dynamoDbPerMillionWriteRequestUnits / million);
+  add('DynamoDB read request units (task, message, client, endpoint)', a.dynamoDbReadUnits, 'RRU', PRICES.dynamoDbPerMillionReadRequestUnits / million);
+  const total = round(lines.reduce((sum, line) => sum + line.usdPerMillionTasks, 0), 2);
+  const transfer = lines.find((line) => line.item.startsWith('Data transfer'))!.usdPerMillionTasks;
+  const runs = ASSUMPTIONS.reconcilerRunsPerMonth;
+  const sweepGbS = (20 / 1000) * (FUNCTION_NEEDS['asset-worker'].memorySize / 1024);
+  const sweepMonthlyUsd = round(runs * (sweepGbS * PRICES.lambdaArmPerGbSecond + PRICES.lambdaPerMillionRequests / million + (4 * 0.5 * PRICES.dynamoDbPerMillionReadRequestUnits) / million), 4);
+  return { assumptions: { ...a, copyMbPerSecond: round(copyMbPerSecond, 1) }, lines, totalUsdPerMillionTasks: total, dataTransferUsdPerMillionTasks: transfer, sweepMonthlyUsd };
 }
 
 export interface CostInput {

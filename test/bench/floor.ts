@@ -276,23 +276,29 @@ export async function taskChanges(event: DynamoDBStreamEvent) {
   return { batchItemFailures: [] };
 }
 
-/** delivery worker: Query each shard of the due-message index (the bench finds nothing due). */
-export async function deliveryWorker() {
+/** Queries each shard of a sparse due index (the bench finds nothing due). */
+async function dueInShards(tableEnv: string, indexName: string, limit: number) {
   let due = 0;
   for (let shard = 0; shard < 4; shard += 1) {
     const { Items = [] } = await dynamo().send(
       new QueryCommand({
-        TableName: env('MESSAGES_TABLE'),
-        IndexName: 'due-messages',
+        TableName: env(tableEnv),
+        IndexName: indexName,
         KeyConditionExpression: 'due_shard = :shard AND due_at_ms <= :now',
         ExpressionAttributeValues: { ':shard': s(String(shard)), ':now': n(Date.now()) },
-        Limit: 100,
+        Limit: limit,
       }),
     );
     due += Items.length;
   }
   return { due };
 }
+
+/** delivery worker: Query each shard of the due-message index. */
+export const deliveryWorker = () => dueInShards('MESSAGES_TABLE', 'due-messages', 100);
+
+/** asset worker's sweep: Query each shard of the due asset-job index. */
+export const assetWorker = () => dueInShards('ASSET_JOBS_TABLE', 'due-asset-jobs', 50);
 
 /** resend-notification: the caller's task, its latest message, the client's secret, POST it signed, record and settle. */
 export async function resendNotification(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {

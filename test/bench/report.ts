@@ -163,6 +163,28 @@ function costLines(c: NonNullable<BenchResults['cost']>): string[] {
   ];
 }
 
+function storedMedia(results: BenchResults): string[] {
+  const a = results.assets!;
+  const d = a.notificationDelay;
+  const out = [
+    '8. Stored media (issue 10): the real copy path, a fresh process per run, from a media host on loopback into the local S3 endpoint',
+    table(
+      ['copy', 'runs', 'MB/s p50', 'ms p50', 'RSS before', 'peak RSS', 'added', 'peak heap+buffers'],
+      a.copies.map((c) => [c.label, c.runs, c.mbPerSecond.p50, c.ms.p50, `${c.rssBeforeMb} MB`, `${c.peakRssMb} MB`, `${c.addedRssMb} MB`, `${c.peakHeapAndBuffersMb} MB`]),
+    ),
+    `   completed notification after the completed callback (${d.tasks} tasks, local stack): p50 ${round(d.completedMs.p50, 1)} ms, p99 ${round(d.completedMs.p99, 1)} ms; ` +
+      `processing (no copy waits): p50 ${round(d.processingMs.p50, 1)} ms, p99 ${round(d.processingMs.p99, 1)} ms; added per task: p50 ${round(d.addedMs.p50, 1)} ms, p99 ${round(d.addedMs.p99, 1)} ms`,
+  ];
+  const m = a.cost;
+  {
+    out.push(
+      `   cost per million completed tasks: $${m.totalUsdPerMillionTasks} (of which data transfer out $${round(m.dataTransferUsdPerMillionTasks, 2)}); the sweep $${m.sweepMonthlyUsd} a month`,
+      table(['line', 'per task', 'unit', '$ per million'], m.lines.map((line) => [line.item, line.quantityPerTask, line.unit, line.usdPerMillionTasks])),
+    );
+  }
+  return out;
+}
+
 export function renderReport(results: BenchResults): string {
   const m = results.meta;
   const s = results.secretsManager;
@@ -186,6 +208,7 @@ export function renderReport(results: BenchResults): string {
             `bound with every dependency at its limit ${results.worstCase.boundMs} ms; function timeout ${results.worstCase.timeoutMs} ms, API Gateway 29000 ms`,
         ]
       : [],
+    results.assets ? storedMedia(results) : [],
     results.problems.length > 0 ? ['PROBLEMS:', ...results.problems.map((p) => `  - ${p}`)] : [],
     [`bench ran ${round(m.durationSeconds, 0)} s; results in ${m.outFile}`],
   ];

@@ -10,6 +10,7 @@
  *   5. DynamoDB units per task (phase-units.ts)
  *   6. cost per million tasks (cost.ts)
  *   7. the extend path at its worst, against its timeout (phase-worst.ts)
+ *   8. stored media: copy throughput and memory, the completed notification's added delay (phase-assets.ts)
  * Times are reported, never asserted; the deterministic figures are held by
  * test/budgets/budgets.test.ts.
  */
@@ -28,6 +29,7 @@ import { captureStdout, type BenchContext } from './context';
 import { costPerMillion, type CostResult } from './cost';
 import { coldPhase, type ColdResult, type TransportResult } from './phase-cold';
 import { httpPhase, type HttpResult } from './phase-http';
+import { assetsPhase, type AssetsResult } from './phase-assets';
 import { notifyPhase, type NotifyResult } from './phase-notify';
 import { unitsPhase, type UnitsResult } from './phase-units';
 import { warmPhase, type WarmResult } from './phase-warm';
@@ -77,6 +79,7 @@ export interface BenchResults {
   readonly warm?: WarmResult[];
   readonly http?: HttpResult;
   readonly notifications?: NotifyResult;
+  readonly assets?: AssetsResult;
   readonly secretsManager: { readonly perThousandWarmExtends: number; readonly perColdStart: number; readonly cacheTtlSeconds: number };
   readonly dynamoUnits?: UnitsResult;
   readonly cost?: CostResult;
@@ -207,6 +210,11 @@ async function main(): Promise<void> {
       log('notifications...');
       notifications = await notifyPhase(ctx);
     }
+    let assets: AssetsResult | undefined;
+    if (run('assets')) {
+      log(`stored media: copies of 10, 100 and 300 MB (${config.assetCopyRuns} runs each), the completed notification's delay (${config.assetDelayTasks} tasks)...`);
+      assets = await assetsPhase(ctx, { copyRuns: config.assetCopyRuns, delayTasks: config.assetDelayTasks });
+    }
     if (run('units')) {
       log('DynamoDB units over whole task lives...');
       units = await unitsPhase(ctx);
@@ -271,6 +279,7 @@ async function main(): Promise<void> {
       warm,
       http,
       notifications,
+      assets,
       secretsManager: {
         perThousandWarmExtends: extendWarm?.secretReadsPer1000 ?? NaN,
         perColdStart: extendCold?.secretReadsPerColdStart ?? NaN,

@@ -55,13 +55,16 @@ const BUNDLE_BUDGET_BYTES: Record<FunctionName, number> = {
   'get-task': 503_000, // measured 437_540
   'list-deliveries': 510_000, // measured 443_172
   callback: 518_000, // measured 450_004
-  'task-changes': 500_000, // measured 434_917
+  // Issue 10: +15 KB, the asset job's reaction and the signed Invoke that starts the asset worker (the Lambda client would be +71 KB more).
+  'task-changes': 500_000, // measured 450_327
   reconciler: 676_000, // measured 587_847, with the Tracer (the X-Ray SDK, cls-hooked...)
   'delivery-worker': 499_000, // measured 433_875
   'resend-notification': 526_000, // measured 457_282
   'recover-notifications': 503_000, // measured 437_139
   'list-endpoints': 479_000, // measured 416_908
   'enable-endpoint': 497_000, // measured 432_586
+  // Issue 10: the S3 client (102 KB) streaming the media into the bucket.
+  'asset-worker': 687_000, // measured 597_009
 };
 
 /**
@@ -79,15 +82,17 @@ const MUST_NOT_CARRY: Partial<Record<FunctionName, readonly string[]>> = {
   authorizer: ['@aws-sdk/client-secrets-manager', 'zod', '@middy/core', XRAY],
   extend: [XRAY],
   create: [XRAY],
-  'get-task': ['@aws-sdk/client-secrets-manager', XRAY],
+  // Issue 10: presigned links on the SDK's own signer, never the S3 client (get-task measured 443_378, +5.8 KB).
+  'get-task': ['@aws-sdk/client-secrets-manager', '@aws-sdk/client-s3', XRAY],
   'list-deliveries': ['@aws-sdk/client-secrets-manager', XRAY],
   callback: ['@aws-sdk/client-secrets-manager', XRAY],
-  'task-changes': ['@aws-sdk/client-secrets-manager', 'zod', XRAY],
-  'delivery-worker': ['@aws-sdk/client-secrets-manager', 'zod', XRAY],
-  'resend-notification': ['@aws-sdk/client-secrets-manager', XRAY],
+  'task-changes': ['@aws-sdk/client-secrets-manager', 'zod', '@aws-sdk/client-s3', '@aws-sdk/client-lambda', XRAY],
+  'delivery-worker': ['@aws-sdk/client-secrets-manager', 'zod', '@aws-sdk/client-s3', '@aws-sdk/client-lambda', XRAY],
+  'resend-notification': ['@aws-sdk/client-secrets-manager', '@aws-sdk/client-s3', '@aws-sdk/client-lambda', XRAY],
   'recover-notifications': ['@aws-sdk/client-secrets-manager', XRAY],
   'list-endpoints': ['@aws-sdk/client-secrets-manager', 'zod', XRAY],
   'enable-endpoint': ['@aws-sdk/client-secrets-manager', XRAY],
+  'asset-worker': ['@aws-sdk/client-secrets-manager', '@aws-sdk/client-lambda', XRAY],
 };
 
 const PARENT = '4665a07c-7641-4809-a133-10786201bb56';
@@ -122,6 +127,9 @@ beforeAll(async () => {
     DELIVERIES_TABLE: tables.names.deliveries,
     MESSAGES_TABLE: tables.names.messages,
     ENDPOINTS_TABLE: tables.names.endpoints,
+    ASSET_JOBS_TABLE: tables.names.assetJobs,
+    ASSET_BUCKET: 'budget-assets',
+    ASSET_WORKER_FUNCTION: 'asset-worker',
     UPSTREAM_BASE_URL: upstream.url,
     UPSTREAM_SECRET_ID: SECRET_NAME,
     CALLBACK_BASE_URL: 'https://api.example.com/dev',
@@ -292,6 +300,12 @@ describe('DynamoDB calls per request (exact)', () => {
     const result = await invoke('task-changes', streamEvent(records));
     expect(result).toEqual({ batchItemFailures: [] });
     expect(meter.counts()).toEqual({ GetItem: 2, Query: 3, PutItem: 7, UpdateItem: 3 });
+  });
+
+  // Issue 10: the asset worker's sweep reads its own due index only.
+  test('asset-worker with nothing due: one Query per shard of the due asset-job index', async () => {
+    expect(await invoke('asset-worker', scheduledEvent())).toMatchObject({ due: 0 });
+    expect(meter.counts()).toEqual({ Query: 4 });
   });
 
   test('delivery-worker with nothing due: one Query per shard of the due-message index', async () => {

@@ -83,8 +83,8 @@ async function until<T>(read: () => Promise<T | undefined> | T | undefined, what
 const notificationsFor = (taskId: string) =>
   received.map((r) => ({ ...r, json: JSON.parse(r.body) })).filter((r) => r.json.task_id === taskId);
 
-test('background functions run: the reconciler and the task-changes consumer', () => {
-  expect(stack.background).toEqual(expect.arrayContaining(['reconciler', 'task-changes']));
+test('background functions run: the reconciler, the task-changes consumer and the asset worker', () => {
+  expect(stack.background).toEqual(expect.arrayContaining(['reconciler', 'task-changes', 'asset-worker']));
 });
 
 test('callbacks complete the task; the client hook gets signed notifications it can verify', async () => {
@@ -93,7 +93,8 @@ test('callbacks complete the task; the client hook gets signed notifications it 
     const task = await getTask(taskId);
     return task.task_status === 'completed' ? task : undefined;
   }, 'completed');
-  expect(done.video_url).toMatch(/\.mp4$/);
+  // The upstream's link while its media are copied, then the stored copy's presigned URL (test/e2e/assets.e2e.test.ts).
+  expect(done.video_url).toMatch(done.asset_state === 'stored' ? /\/tasks\/[0-9a-f-]+\/video\?.*X-Amz-Signature=/ : /\.mp4\?X-Amz-Date=/);
 
   const notes = await until(() => {
     const found = notificationsFor(taskId);
@@ -107,7 +108,12 @@ test('callbacks complete the task; the client hook gets signed notifications it 
   const statuses = notes.map((n) => n.json.task_status);
   expect(statuses[statuses.length - 1]).toBe('completed');
   expect(new Set(statuses).size).toBe(statuses.length); // one notification per status
-  expect(notes[notes.length - 1].json).toEqual(done);
+  // The completed notification went out once the media were stored: the task as GET shows it then, with fresh links.
+  const { video_url: _v, video_raw_url: _r, thumbnail_url: _t, last_frame_url: _l, asset_state: _s, urls_expire_at: _e, ...unchanged } = done;
+  const told = notes[notes.length - 1].json;
+  expect(told).toMatchObject({ ...unchanged, asset_state: 'stored', asset_failure_reason: null });
+  expect(told.video_url).toMatch(/\/tasks\/[0-9a-f-]+\/video\?.*X-Amz-Signature=/);
+  expect(told.urls_expire_at).toBeGreaterThan(Date.now() / 1000);
   // What the hook received is the document's taskChanged webhook.
   expect(notes.flatMap((note) => new OpenApiValidator().webhookBodyProblems('taskChanged', note.json))).toEqual([]);
 });
@@ -142,7 +148,7 @@ test('lost callbacks: the reconciler asks the upstream and completes the task', 
     const current = await getTask(taskId);
     return current.task_status === 'completed' ? current : undefined;
   }, 'the reconciler to complete the task');
-  expect(task.video_url).toMatch(/\.mp4$/);
+  expect(task.video_url).toMatch(task.asset_state === 'stored' ? /\/tasks\/[0-9a-f-]+\/video\?.*X-Amz-Signature=/ : /\.mp4\?X-Amz-Date=/);
   expect(sim.requests.some((r) => r.method === 'GET' && r.path.startsWith('/luma/generations/'))).toBe(true);
 });
 

@@ -8,7 +8,8 @@
  * upstream's callbacks (whose URL path holds the token), forged and
  * malformed callbacks, GET, the deliveries, the task-changes consumer, and the
  * reconciler healing a lost callback, failing an unconfirmed submission and
- * a task past its deadline, plus a refused submission.
+ * a task past its deadline, plus a refused submission, and the asset worker
+ * storing completed tasks' media (and failing one whose links are refused).
  *
  * None of the client key, the callback token or its secret part, the
  * upstream key, the webhook secret or the image's data may appear in any of
@@ -183,6 +184,10 @@ beforeAll(async () => {
   expect((await call('POST', '/luma/generations', { user_prompt: 'no credit' })).status).toBe(402);
   await faults({ errorRate: 1, errorStatus: 500 });
   await call('POST', '/luma/generations', { user_prompt: 'upstream down' });
+  // 5. Stored media (issue 10): a completed task whose media links the upstream refuses: its copy fails for good.
+  await faults({ mediaStatus: 404 });
+  const unstored = (await call('POST', '/luma/generations', { user_prompt: 'media gone', notify_hook: hook.url })).body.data.task_id;
+  await taskReaches(unstored, (task) => task.asset_state === 'failed');
   await faults({});
 
   // The last scheduled runs, then a clean stop: everything is written.

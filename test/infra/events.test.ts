@@ -60,7 +60,8 @@ describe('reconciler', () => {
     Object.entries(resourcesOf(template, 'AWS::Events::Rule')).find(([, r]) => r.Properties.Targets.some((t: any) => t.Arn['Fn::GetAtt']?.[0] === functionId))!;
 
   it('is run every minute by an EventBridge schedule, retried by the next tick only, with a dead-letter queue', () => {
-    expect(Object.values(resourcesOf(template, 'AWS::Events::Rule'))).toHaveLength(2);
+    // The reconciler's, the delivery worker's and the asset worker's.
+    expect(Object.values(resourcesOf(template, 'AWS::Events::Rule'))).toHaveLength(3);
     const [ruleId, { Properties: rule }] = ruleOf(reconciler.id);
     expect(rule.ScheduleExpression).toBe('rate(1 minute)');
     expect(rule.State).toBe('ENABLED');
@@ -193,6 +194,9 @@ describe('task-changes', () => {
       { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], Resource: tableArn('EndpointsTable') },
       { Effect: 'Allow', Action: ['dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'], Resource: tableArn('MessagesTable') },
       { Effect: 'Allow', Action: 'dynamodb:PutItem', Resource: tableArn('DeliveriesTable') },
+      // Issue 10: the task read once a completed notification is written waiting; the asset job written once.
+      { Effect: 'Allow', Action: 'dynamodb:GetItem', Resource: tableArn('TasksTable') },
+      { Effect: 'Allow', Action: 'dynamodb:PutItem', Resource: tableArn('AssetJobsTable') },
       {
         Effect: 'Allow',
         Action: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:ListStreams'],
@@ -203,6 +207,9 @@ describe('task-changes', () => {
       expect.objectContaining({ Action: expect.arrayContaining(['sqs:SendMessage']), Resource: { 'Fn::GetAtt': [queueId, 'Arn'] } }),
     );
     expect(JSON.stringify(statements)).not.toContain('secretsmanager');
+    // It starts the asset worker (that one function only) and never touches the stored media.
+    expect(statements).toContainEqual({ Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: { 'Fn::GetAtt': [functionNamed(template, 'asset-worker').id, 'Arn'] } });
+    expect(JSON.stringify(statements)).not.toContain('s3:');
   });
 
   it('runs 60 s at 256 MB outside any VPC (it calls client hooks on the internet), with the tables and retention', () => {

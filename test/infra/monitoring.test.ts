@@ -42,6 +42,8 @@ describe('alarms', () => {
       'DeadLetterQueue-reconciler',
       'NotRunning-delivery-worker',
       'DeadLetterQueue-delivery-worker',
+      'NotRunning-asset-worker',
+      'DeadLetterQueue-asset-worker',
       'IteratorAge-task-changes',
       'FailureQueue-task-changes',
       ...tableRoles.map((role) => `DynamoDBThrottles-${role}`),
@@ -52,10 +54,12 @@ describe('alarms', () => {
       'UpstreamErrorRate',
       'NotificationsExhausted',
       'EndpointsDisabled',
+      // Issue 10: completed tasks whose media could not be stored.
+      'AssetCopiesFailed',
     ];
     expect(Object.keys(alarms).sort()).toEqual(expected.sort());
     // docs/operations.md counts them for a default stage.
-    expect(expected).toHaveLength(46);
+    expect(expected).toHaveLength(52);
   });
 
   it('are named after the stack, and each notifies the alarm topic when it fires and when it recovers', () => {
@@ -74,7 +78,7 @@ describe('alarms', () => {
       const [, runbook] = /Runbook: docs\/operations\.md#([a-z0-9-]+)$/.exec(alarm.AlarmDescription) ?? [];
       expect(RUNBOOKS).toContain(runbook);
     }
-    for (const key of ['Api5xxRate', 'ApiLatencyP99', 'TasksFailedPastDeadline', 'TasksFailedUnconfirmed', 'OpenTasksPastDeadline', 'UpstreamErrorRate', 'NotificationsExhausted', 'EndpointsDisabled']) {
+    for (const key of ['Api5xxRate', 'ApiLatencyP99', 'TasksFailedPastDeadline', 'TasksFailedUnconfirmed', 'OpenTasksPastDeadline', 'UpstreamErrorRate', 'NotificationsExhausted', 'EndpointsDisabled', 'AssetCopiesFailed']) {
       expect(operations).toContain(`| \`${key}\` |`);
     }
   });
@@ -217,7 +221,8 @@ describe('alarms', () => {
   it('notifications exhausted and endpoints disabled: counted from the senders\' log lines, any in an hour', () => {
     const filters = Object.values(resourcesOf(template, 'AWS::Logs::MetricFilter')).map((f) => f.Properties);
     const senders = notificationSenders(functionNames);
-    expect(senders.sort()).toEqual(['delivery-worker', 'resend-notification', 'task-changes']);
+    // The asset worker sends the first attempt of a completed notification once the task's media are stored.
+    expect(senders.sort()).toEqual(['asset-worker', 'delivery-worker', 'resend-notification', 'task-changes']);
     expect(filters).toHaveLength(senders.length * 2);
     for (const [metricName, message] of Object.entries(LOG_EVENT_METRICS)) {
       for (const name of senders) {
@@ -346,7 +351,7 @@ describe('dashboard', () => {
     }
     for (const name of functionNames) expect(body).toContain(`\\"label\\":\\"${name}\\"`);
     for (const role of tableRoles) expect(body).toContain(`${role} throttle events`);
-    for (const metric of ['TasksSubmitted', 'TasksCompleted', 'UpstreamLatency', 'NotificationsDelivered']) expect(body).toContain(`\\"${metric}\\"`);
+    for (const metric of ['TasksSubmitted', 'TasksCompleted', 'UpstreamLatency', 'NotificationsDelivered', 'AssetCopiesStored', 'AssetCopiesFailed']) expect(body).toContain(`\\"${metric}\\"`);
   });
 
   it('has no tags (AWS::CloudWatch::Dashboard takes none in its CloudFormation schema)', () => {

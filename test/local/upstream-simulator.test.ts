@@ -78,7 +78,7 @@ describe('shapes', () => {
     await sim.idle();
     const done = await (await get(id)).json() as any;
     for (const key of Object.keys(fixture('generation-completed.json'))) expect(done).toHaveProperty(key);
-    expect(done.video.url).toMatch(/^https:\/\/.+\.mp4$/);
+    expect(done.video.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/media\/.+\.mp4\?X-Amz-Date=/);
     const parsed = parseUpstreamGeneration(done);
     expect(parsed).toMatchObject({ ok: true, generation: { status: 'completed', videoUrl: done.video.url, thumbnailUrl: done.thumbnail.url, lastFrameUrl: done.last_frame.url } });
   });
@@ -102,7 +102,7 @@ describe('shapes', () => {
     await sim.idle();
     const done = await (await get(data.task_id)).json() as any;
     expect(done.data.task_status).toBe('succeed');
-    expect(parseUpstreamGeneration(done)).toMatchObject({ ok: true, generation: { status: 'completed', videoUrl: expect.stringMatching(/\.mp4$/) } });
+    expect(parseUpstreamGeneration(done)).toMatchObject({ ok: true, generation: { status: 'completed', videoUrl: expect.stringMatching(/\.mp4\?X-Amz-Date=/) } });
   });
 
   test('GET: the seed generation is known; an unknown id is 404', async () => {
@@ -158,7 +158,7 @@ describe('callbacks', () => {
     await sim.idle();
     expect(states()).toEqual(['pending', 'processing', 'completed']);
     expect(hook.received.every((r) => r.path === '/luma/callbacks/abc.secret' && r.body.id === id)).toBe(true);
-    expect(hook.received[2].body.video.url).toMatch(/\.mp4$/);
+    expect(hook.received[2].body.video.url).toMatch(/\.mp4\?X-Amz-Date=\d+&X-Amz-Expires=3600$/);
     expect(sim.callbacks.map((d) => [d.state, d.outcome, d.attempts])).toEqual([
       ['pending', 'delivered', 1],
       ['processing', 'delivered', 1],
@@ -321,7 +321,7 @@ describe('faults after acceptance (the generation exists, its answer is lost)', 
     expect(created[0]).toMatchObject({ state: 'completed', prompt: 'add cat', parentId: PARENT, afterAccept: fault.replace('accept-', '') });
     expect(states()).toEqual(['pending', 'processing', 'completed']);
     expect(hook.received.every((r) => r.body.id === request.generationId)).toBe(true);
-    expect(hook.received[2].body.video.url).toMatch(/\.mp4$/);
+    expect(hook.received[2].body.video.url).toMatch(/\.mp4\?X-Amz-Date=\d+&X-Amz-Expires=3600$/);
     // GET is not faulted: the accepted generation can be read.
     const read = await get(request.generationId!);
     expect(read.status).toBe(200);
@@ -487,5 +487,36 @@ describe('control endpoints', () => {
     expect((await fetch(`${sim.url}/_sim/api-key`, { method: 'POST', body: '{"apiKey":"sk-new-key-123456"}' })).status).toBe(200);
     expect((await extend({ user_prompt: 'x' })).status).toBe(401);
     sim.setApiKey(KEY);
+  });
+});
+
+describe('media', () => {
+  test("a completed generation's links serve its real media (an MP4, JPEGs) until they expire, then 403; mediaStatus answers a fault", async () => {
+    sim.setFaults({ mediaLinkTtlSeconds: 1 });
+    try {
+      const { id } = (await (await extend({ user_prompt: 'media' })).json()) as any;
+      await sim.idle();
+      const done = (await (await get(id)).json()) as any;
+      const video = await fetch(done.video.url);
+      expect(video.status).toBe(200);
+      expect(video.headers.get('content-type')).toBe('video/mp4');
+      const bytes = Buffer.from(await video.arrayBuffer());
+      expect(bytes.toString('latin1', 4, 8)).toBe('ftyp');
+      expect(Number(video.headers.get('content-length'))).toBe(bytes.length);
+      const raw = Buffer.from(await (await fetch(done.video_raw.url)).arrayBuffer());
+      expect(raw.equals(bytes)).toBe(false);
+      const thumbnail = await fetch(done.thumbnail.url);
+      expect(thumbnail.headers.get('content-type')).toBe('image/jpeg');
+      expect(Buffer.from(await thumbnail.arrayBuffer()).subarray(0, 2)).toEqual(Buffer.from([0xff, 0xd8]));
+
+      sim.setFaults({ mediaStatus: 503 });
+      expect((await fetch(done.last_frame.url)).status).toBe(503);
+      sim.setFaults({ mediaStatus: 0 });
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      expect((await fetch(done.video.url)).status).toBe(403);
+      expect((await fetch(`${sim.url}/media/unknown/video.mp4?X-Amz-Date=${Date.now()}&X-Amz-Expires=60`)).status).toBe(404);
+    } finally {
+      sim.reset();
+    }
   });
 });

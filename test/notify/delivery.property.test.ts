@@ -101,7 +101,8 @@ it('every message ends delivered, exhausted or skipped; none is delivered twice;
             }),
           );
           // In batches of 2, some delivered twice (a retried batch).
-          const consumer = { ...base, clients: clientStore, firstAttemptTimeoutMs: 150 };
+          // The tasks are never read: none waits for a media copy (no asset_state).
+          const consumer = { ...base, clients: clientStore, tasks: { get: async () => undefined }, firstAttemptTimeoutMs: 150 };
           for (let b = 0; b < records.length; b += 2) {
             const batch = records.slice(b, b + 2);
             expect(await notifyStatusChanges(consumer, batch)).toEqual({ batchItemFailures: [] });

@@ -16,6 +16,7 @@ import { createMessageStore } from '#adapters/dynamodb/message-store';
 import { createTaskStore } from '#adapters/dynamodb/task-store';
 import { deliverToHook } from '#adapters/hook-delivery';
 import { type DeliveryStore, type EndpointStore, type MessageStore, type NewClient, silentLog, type TaskStore } from '#domain/ports';
+import { releaseCompletedNotification } from '#domain/completed-notification';
 import { matchesFilterPattern } from '#domain/task-events';
 import { streamTriggerOf } from '#functions/background';
 import { toTaskView } from '#domain/task';
@@ -54,6 +55,7 @@ function deps(overrides: Partial<NotifyDeps> = {}): NotifyDeps {
     messages,
     deliveries,
     endpoints,
+    tasks,
     policy: { allowLoopbackHttp: true },
     log: silentLog,
     nowMs: Date.now,
@@ -117,6 +119,17 @@ it('writes one message per status change and tells a healthy hook at once, signe
     expect(taskRecordSchema.safeParse(unmarshall(record.dynamodb!.OldImage as never)).success).toBe(true);
   }
   expect(await notifyStatusChanges(deps(), records)).toEqual({ batchItemFailures: [] });
+
+  // Issue 10: the completed notification waits for the task's media to be stored (the asset worker releases it).
+  expect(hook.received).toHaveLength(2);
+  expect(await stateOf(task.task_id)).toEqual([
+    ['pending', 'delivered', 1],
+    ['processing', 'delivered', 1],
+    ['completed', 'waiting', 0],
+  ]);
+  const stored = (await tasks.settleAssets(task.task_id, { state: 'stored', keys: {}, at: 10 }))!;
+  expect(await releaseCompletedNotification(deps(), stored, { attempt: true })).toBe('released');
+  expect(await releaseCompletedNotification(deps(), stored, { attempt: true })).toBe('not-waiting');
 
   expect(hook.received).toHaveLength(3);
   const verifier = new Webhook(client.webhookSecret);

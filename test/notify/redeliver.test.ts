@@ -101,6 +101,13 @@ describe('resend', () => {
     await expect(resendLatest(deps(), task)).rejects.toMatchObject({ kind: 'conflict', message: expect.stringContaining(`/luma/endpoints/${latest.endpoint_id}/enable`) });
     expect(hook.received).toHaveLength(0);
   });
+
+  it('refuses a completed notification still waiting for its media (409), and sends nothing', async () => {
+    const { task, messages: [, latest] } = await written([['pending', 'delivered'], ['completed', 'waiting']]);
+    await expect(resendLatest(deps(), task)).rejects.toMatchObject({ kind: 'conflict', message: expect.stringContaining('waiting for its media to be stored') });
+    expect((await messages.get(task.task_id, latest.message_seq))!.message_state).toBe('waiting');
+    expect(hook.received).toHaveLength(0);
+  });
 });
 
 describe('recover', () => {

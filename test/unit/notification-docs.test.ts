@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { DELIVERY_WORKER_BOUNDS } from '#domain/deliver-due';
 import { JITTER_SHARE, scheduleSpanSeconds } from '#domain/retry-schedule';
 import { RECOVER_MAX_PER_CALL } from '#domain/redeliver';
+import { DEFAULT_PART_BYTES } from '#adapters/s3-objects';
+import { TASK_RECORD_MINOR_VERSION, taskRecordSchema } from '#domain/task-record';
 import { SETTINGS } from '../../functions/settings';
 
 const contract = readFileSync(join(__dirname, '..', '..', 'docs', 'stream-contract.md'), 'utf8').replace(/\s+/g, ' ');
@@ -32,4 +34,17 @@ it('states when an endpoint is disabled, the secret overlap and the recover boun
   expect(readme).toContain(`\`webhookSecretOverlapSeconds\` (${SETTINGS.webhookSecretOverlapSeconds.default / 3600} h)`);
   expect(contract).toContain(`up to ${RECOVER_MAX_PER_CALL} a call`);
   expect(contract).toContain(`every \`deliveryWorkerIntervalMinutes\`, ${SETTINGS.deliveryWorkerIntervalMinutes.default} min`);
+});
+
+it('states the stored media: the contract version, the asset fields, the retry schedule and the link lifetime', () => {
+  expect(contract).toContain(`(contract, version 1.${TASK_RECORD_MINOR_VERSION})`);
+  expect(contract).toContain(`**1.${TASK_RECORD_MINOR_VERSION}** (2026-12, issue 10)`);
+  for (const field of ['asset_state', 'asset_keys', 'asset_failure_reason', 'assets_settled_at']) {
+    expect(Object.keys(taskRecordSchema.def.shape)).toContain(field);
+    expect(contract).toContain(`| \`${field}\` |`);
+  }
+  expect(contract).toContain(`\`assetRetrySchedule\` (\`${SETTINGS.assetRetrySchedule.default.join(',')}\` s, with jitter)`);
+  expect(contract).toContain(`every \`assetWorkerIntervalMinutes\`, ${SETTINGS.assetWorkerIntervalMinutes.default} min`);
+  expect(contract).toContain(`valid for \`assetLinkTtlSeconds\` (${SETTINGS.assetLinkTtlSeconds.default / 3600} h;`);
+  expect(contract).toContain(`one ${DEFAULT_PART_BYTES / 1024 / 1024} MiB part at a time`);
 });

@@ -65,7 +65,12 @@ describe('handlers read their environment through it', () => {
 
 describe('the deployed stack writes each function the settings it reads', () => {
   const config = configFromContext(new App({ context: { reconcileAfterSeconds: '120', callbackBaseUrl: 'https://hooks.example.com/luma' } }).node);
-  const provided = { upstreamSecretId: () => 'secret-id', callbackBaseUrl: () => 'https://api.example.com/dev' };
+  const provided = {
+    upstreamSecretId: () => 'secret-id',
+    callbackBaseUrl: () => 'https://api.example.com/dev',
+    assetBucket: () => 'asset-bucket',
+    assetWorkerFunction: () => 'asset-worker-fn',
+  };
 
   it.each(functionNames)('%s: exactly its settings, with the stage value, the stack value or the default', (functionName) => {
     const environment = settingsEnvironment(functionName, config, provided);
@@ -75,6 +80,7 @@ describe('the deployed stack writes each function the settings it reads', () => 
     if (expected.includes('callbackBaseUrl')) expect(environment.CALLBACK_BASE_URL).toBe('https://hooks.example.com/luma');
     if (expected.includes('upstreamSecretId')) expect(environment.UPSTREAM_SECRET_ID).toBe('secret-id');
     if (expected.includes('notifyTimeoutMs')) expect(environment.NOTIFY_TIMEOUT_MS).toBe('5000');
+    if (expected.includes('assetBucket')) expect(environment.ASSET_BUCKET).toBe('asset-bucket');
   });
 });
 

@@ -34,7 +34,11 @@ describe('task statuses', () => {
     };
     const view = toTaskView(item);
     expect(Object.keys(view).sort()).toEqual(
-      ['created_at', 'failure_code', 'failure_reason', 'last_frame_url', 'parent_task_id', 'prompt', 'task_id', 'task_status', 'thumbnail_url', 'updated_at', 'video_url'].sort(),
+      [
+        'created_at', 'failure_code', 'failure_reason', 'last_frame_url', 'parent_task_id', 'prompt', 'task_id', 'task_status', 'thumbnail_url', 'updated_at', 'video_url',
+        // Issue 10: the no-watermark video, and where the stored media stand (their keys stay private: links are presigned).
+        'video_raw_url', 'asset_state', 'asset_failure_reason', 'urls_expire_at',
+      ].sort(),
     );
     expect(JSON.stringify(view)).not.toMatch(/secret-upstream|hash|owner/);
   });

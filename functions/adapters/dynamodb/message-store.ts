@@ -6,95 +6,33 @@
  * The two sparse indexes follow the state: `due_shard` is there while the
  * message is pending, `undelivered_owner` while it is exhausted or skipped.
  */
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { dueShard, type DueMessage, type MessageItem } from '#domain/message';
-import type { MessageClaim, MessageStore } from '#domain/ports';
+import type { MessageStore } from '#domain/ports';
 import { DUE_MESSAGES_INDEX, UNDELIVERED_MESSAGES_INDEX } from '../../tables';
-import { guarded, isConditionFailure } from './document-client';
+import { guarded } from './document-client';
+import { createJobTable, NOT_HELD, type JobOutcome } from './durable-jobs';
 
 export interface MessageStoreOptions {
   readonly client: DynamoDBDocumentClient;
   readonly messagesTable: string;
 }
 
-const NAMES = {
-  '#state': 'message_state',
-  '#claims': 'claims',
-  '#settled': 'settled',
-  '#due': 'due_at_ms',
-  '#shard': 'due_shard',
-  '#claim_at': 'claim_at_ms',
-  '#undelivered': 'undelivered_owner',
-  '#error': 'last_error',
-  '#http': 'last_http_status',
-  '#ended': 'ended_at',
-  '#delivered': 'delivered_at',
-  '#origin': 'origin_ms',
-} as const;
-
-type Name = keyof typeof NAMES;
-
-/** Only the attribute names an expression uses (DynamoDB refuses unused ones). */
-function namesIn(...expressions: string[]): Record<string, string> {
-  const text = expressions.join(' ');
-  return Object.fromEntries((Object.keys(NAMES) as Name[]).filter((name) => new RegExp(`${name}\\b`).test(text)).map((name) => [name, NAMES[name]]));
-}
-
-/** Pending and held by no attempt: never claimed, its last claim settled, or that claim's lease lapsed. */
-const NOT_HELD = '(#claims = #settled OR #due <= :now)';
-
 export function createMessageStore({ client, messagesTable }: MessageStoreOptions): MessageStore {
-  /** One conditional UpdateItem; the item as written, or undefined when the condition did not hold. */
-  const update = async (
-    key: { task_id: string; message_seq: string },
-    expression: string,
-    condition: string,
-    values: Record<string, unknown>,
-    returnValues: 'ALL_NEW' | 'ALL_OLD' | 'NONE' = 'NONE',
-  ): Promise<MessageItem | undefined | true> => {
-    try {
-      const { Attributes } = await client.send(
-        new UpdateCommand({
-          TableName: messagesTable,
-          Key: key,
-          UpdateExpression: expression,
-          ConditionExpression: condition,
-          ExpressionAttributeNames: namesIn(expression, condition),
-          ExpressionAttributeValues: values,
-          ReturnValues: returnValues,
-        }),
-      );
-      return returnValues === 'NONE' ? true : (Attributes as MessageItem);
-    } catch (error) {
-      if (isConditionFailure(error)) return undefined;
-      throw error;
-    }
-  };
+  const jobs = createJobTable<MessageItem>({
+    client,
+    tableName: messagesTable,
+    keyAttributes: ['task_id', 'message_seq'],
+    stateAttribute: 'message_state',
+    dueIndex: DUE_MESSAGES_INDEX,
+    names: { '#undelivered': 'undelivered_owner', '#http': 'last_http_status', '#delivered': 'delivered_at', '#payload': 'payload', '#asset_keys': 'asset_keys' },
+  });
+  const update = jobs.update;
 
   return {
-    put: (message) =>
-      guarded(async () => {
-        try {
-          await client.send(
-            new PutCommand({
-              TableName: messagesTable,
-              Item: message,
-              ConditionExpression: 'attribute_not_exists(message_seq)',
-              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-            }),
-          );
-          return { created: true } as const;
-        } catch (error) {
-          if (!isConditionFailure(error)) throw error;
-          // The document client does not unmarshall the item carried by the condition failure.
-          const item = (error as { Item?: Parameters<typeof unmarshall>[0] }).Item;
-          const existing = item === undefined ? await readMessage(message.task_id, message.message_seq) : (unmarshall(item) as MessageItem);
-          return { created: false, existing: existing! } as const;
-        }
-      }),
+    put: (message) => guarded(() => jobs.putOnce(message)),
 
-    get: (taskId, seq) => guarded(() => readMessage(taskId, seq)),
+    get: (taskId, seq) => guarded(() => jobs.get({ task_id: taskId, message_seq: seq })),
 
     ofTask: (taskId) =>
       guarded(async () => {
@@ -132,39 +70,14 @@ export function createMessageStore({ client, messagesTable }: MessageStoreOption
         return (Count ?? 0) > 0;
       }),
 
-    due: (shard, nowMs, limit) =>
-      guarded(async () => {
-        const { Items } = await client.send(
-          new QueryCommand({
-            TableName: messagesTable,
-            IndexName: DUE_MESSAGES_INDEX,
-            KeyConditionExpression: 'due_shard = :shard AND due_at_ms <= :now',
-            ExpressionAttributeValues: { ':shard': shard, ':now': nowMs },
-            Limit: limit,
-          }),
-        );
-        return (Items ?? []) as DueMessage[];
-      }),
+    due: (shard, nowMs, limit) => guarded(() => jobs.due<DueMessage>(shard, nowMs, limit)),
 
-    claim: (taskId, seq, { nowMs, leaseUntilMs, requireDue }) =>
-      guarded(async (): Promise<MessageClaim | undefined> => {
-        const expression = 'SET #claims = #claims + :one, #claim_at = :now, #due = :lease';
-        const condition = `#state = :pending AND ${requireDue ? '#due <= :now' : NOT_HELD}`;
-        const previous = await update(
-          { task_id: taskId, message_seq: seq },
-          expression,
-          condition,
-          { ':one': 1, ':now': nowMs, ':lease': leaseUntilMs, ':pending': 'pending' },
-          'ALL_OLD',
-        );
-        if (previous === undefined || previous === true) return undefined;
-        return { previous, claim: previous.claims + 1, claimAtMs: nowMs };
-      }),
+    claim: (taskId, seq, options) => guarded(() => jobs.claim({ task_id: taskId, message_seq: seq }, options)),
 
     settle: (message, claim, settlement) =>
       guarded(async () => {
-        const values: Record<string, unknown> = { ':claim': claim, ':pending': 'pending' };
-        const set = ['#settled = :claim'];
+        const values: Record<string, unknown> = {};
+        const set: string[] = [];
         const remove: string[] = [];
         if (settlement.httpStatus !== undefined) {
           set.push('#http = :http');
@@ -172,29 +85,23 @@ export function createMessageStore({ client, messagesTable }: MessageStoreOption
         } else {
           remove.push('#http');
         }
+        let outcome: JobOutcome;
         if (settlement.kind === 'delivered') {
-          set.push('#state = :state', '#delivered = :at');
-          values[':state'] = 'delivered';
-          values[':at'] = settlement.at;
-          remove.push('#shard', '#due', '#error', '#undelivered');
+          outcome = { kind: 'final', state: 'delivered' };
+          set.push('#delivered = :delivered_at');
+          values[':delivered_at'] = settlement.at;
+          remove.push('#error', '#undelivered');
         } else if (settlement.kind === 'retry') {
-          set.push('#due = :due', '#error = :error');
-          values[':due'] = settlement.dueAtMs;
-          values[':error'] = settlement.error;
+          outcome = { kind: 'retry', dueAtMs: settlement.dueAtMs, error: settlement.error };
         } else {
-          set.push('#state = :state', '#ended = :at', '#error = :error');
-          values[':state'] = settlement.kind;
-          values[':at'] = settlement.at;
-          values[':error'] = settlement.error;
-          remove.push('#shard', '#due');
+          outcome = { kind: 'final', state: settlement.kind, endedAt: settlement.at, error: settlement.error };
           // Exhausted and skipped messages are what recover looks for; a refused address stays refused.
           if (settlement.kind !== 'refused') {
             set.push('#undelivered = :owner');
             values[':owner'] = message.owner_id;
           }
         }
-        const expression = `SET ${set.join(', ')}${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`;
-        return (await update(key(message), expression, '#state = :pending AND #claims = :claim', values)) !== undefined;
+        return jobs.settle(key(message), claim, outcome, { set, remove, values });
       }),
 
     skip: (message, reason, nowMs) =>
@@ -210,11 +117,16 @@ export function createMessageStore({ client, messagesTable }: MessageStoreOption
       );
     },
 
-    requeue: (taskId, seq, { nowMs, leaseUntilMs, onlyFrom }) =>
+    requeue: (taskId, seq, { nowMs, leaseUntilMs, onlyFrom, payload }) =>
       guarded(async () => {
         const values: Record<string, unknown> = { ':pending': 'pending', ':now': nowMs, ':shard': dueShard(taskId) };
         // Counted from now: a redelivered message gets the whole schedule again.
         const set = ['#state = :pending', '#origin = :now', '#shard = :shard', '#settled = #claims'];
+        if (payload !== undefined) {
+          set.push('#payload = :payload', '#asset_keys = :asset_keys');
+          values[':payload'] = payload.body;
+          values[':asset_keys'] = payload.assetKeys ?? {};
+        }
         if (leaseUntilMs === undefined) {
           set.push('#due = :now');
         } else {
@@ -253,11 +165,6 @@ export function createMessageStore({ client, messagesTable }: MessageStoreOption
         };
       }),
   };
-
-  async function readMessage(taskId: string, seq: string): Promise<MessageItem | undefined> {
-    const { Item } = await client.send(new GetCommand({ TableName: messagesTable, Key: { task_id: taskId, message_seq: seq }, ConsistentRead: true }));
-    return Item as MessageItem | undefined;
-  }
 }
 
 const key = (message: Pick<MessageItem, 'task_id' | 'message_seq'>) => ({ task_id: message.task_id, message_seq: message.message_seq });

@@ -78,6 +78,12 @@ export function advanceExpression(taskId: string, update: TaskUpdate, { revive =
     values[':from'] = update.onlyFrom;
     condition += ' AND #status = :from';
   }
+  if (update.status === 'completed') {
+    // Its media are copied from now on (functions/domain/asset-job.ts): the stream's completed record says so.
+    names['#asset_state'] = 'asset_state';
+    values[':asset_pending'] = 'pending';
+    set.push('#asset_state = :asset_pending');
+  }
   names['#shard'] = 'open_shard';
   names['#check'] = 'check_after';
   if (terminal) {
@@ -273,5 +279,34 @@ export function createTaskStore({ client, tasksTable, idempotencyTable }: TaskSt
     deferCheck: async (taskId, checkAfter) => {
       await updateIf(taskId, 'SET check_after = :next', 'attribute_exists(open_shard)', { ':next': checkAfter });
     },
+
+    settleAssets: (taskId, outcome) =>
+      guarded(async () => {
+        const set = ['asset_state = :state', 'asset_keys = :keys', 'assets_settled_at = :at'];
+        const values: Record<string, unknown> = { ':state': outcome.state, ':keys': outcome.keys, ':at': outcome.at, ':pending': 'pending' };
+        if (outcome.reason !== undefined) {
+          set.push('asset_failure_reason = :reason');
+          values[':reason'] = outcome.reason;
+        }
+        try {
+          const { Attributes } = await client.send(
+            new UpdateCommand({
+              TableName: tasksTable,
+              Key: { task_id: taskId },
+              UpdateExpression: `SET ${set.join(', ')}`,
+              // Once: a second run (a replay, a claim taken over) finds it settled and writes nothing, so the stream carries one record of it.
+              ConditionExpression: 'asset_state = :pending',
+              ExpressionAttributeValues: values,
+              ReturnValues: 'ALL_NEW',
+              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+            }),
+          );
+          return Attributes as TaskItem;
+        } catch (error) {
+          if (!isConditionFailure(error)) throw error;
+          const item = (error as { Item?: Parameters<typeof unmarshall>[0] }).Item;
+          return item === undefined ? undefined : (unmarshall(item) as TaskItem);
+        }
+      }),
   };
 }
