@@ -47,7 +47,24 @@ function setting<T, const S extends Omit<SettingSpec<T>, 'kind'>>(kind: SettingK
 const SUBMITTERS = ['extend', 'create'];
 const UPSTREAM_CALLERS = [...SUBMITTERS, 'reconciler'];
 /** Every Lambda of the stack (functions/background.ts's functionNames; a test holds them equal). */
-export const EVERY_FUNCTION = ['authorizer', 'extend', 'create', 'get-task', 'list-deliveries', 'callback', 'reconciler', 'notifier', 'delivery-worker', 'resend-notification', 'recover-notifications', 'list-endpoints', 'enable-endpoint'];
+export const EVERY_FUNCTION = [
+  'authorizer',
+  'extend',
+  'create',
+  'get-task',
+  'list-deliveries',
+  'callback',
+  'reconciler',
+  'notifier',
+  'delivery-worker',
+  'resend-notification',
+  'recover-notifications',
+  'list-endpoints',
+  'enable-endpoint',
+  'list-tasks',
+  'batch-get-tasks',
+  'get-usage',
+];
 /** The functions that send notifications: the stream consumer's first attempt, the worker's retries, a client's resend. */
 const DELIVERERS = ['notifier', 'delivery-worker', 'resend-notification'];
 
@@ -194,6 +211,23 @@ export const SETTINGS = {
     context: true,
     default: 1,
     description: 'delivery worker schedule (retries of notifications)',
+  }),
+
+  // --- clients: keys, limits, usage --------------------------------------------------------------
+  clientKeyOverlapSeconds: setting(integer({ min: 0, max: 604_800 }), {
+    env: 'CLIENT_KEY_OVERLAP_SECONDS',
+    readBy: ['authorizer'],
+    context: true,
+    default: 86_400,
+    local: {},
+    description: "after a client's API key is rotated, how long the old key is still accepted (at most 7 days)",
+  }),
+  usageRetentionDays: setting(integer({ min: 1, max: 3660 }), {
+    env: 'USAGE_RETENTION_DAYS',
+    readBy: SUBMITTERS,
+    context: true,
+    default: 400,
+    description: "TTL of each client's usage per day (GET /luma/usage, npm run client -- usage)",
   }),
 
   // --- the deployed stack --------------------------------------------------------------------------

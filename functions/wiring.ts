@@ -16,6 +16,7 @@ import { documentClient } from '#adapters/dynamodb/document-client';
 import { createEndpointStore } from '#adapters/dynamodb/endpoint-store';
 import { createMessageStore } from '#adapters/dynamodb/message-store';
 import { createTaskStore } from '#adapters/dynamodb/task-store';
+import { createUsageStore } from '#adapters/dynamodb/usage-store';
 import { deliverToHook } from '#adapters/hook-delivery';
 import { logger } from '#adapters/logger';
 import { metricSink } from '#adapters/metrics';
@@ -54,7 +55,12 @@ export const settings = /* @__PURE__ */ once(() => readSettings(process.env));
 const tableName = (role: TableRole) => tableNameFrom(process.env, role);
 
 export const taskStore = /* @__PURE__ */ once(() =>
-  createTaskStore({ client: documentClient(), tasksTable: tableName('tasks'), idempotencyTable: tableName('idempotency') }),
+  createTaskStore({ client: documentClient(), tasksTable: tableName('tasks'), idempotencyTable: tableName('idempotency'), usageTable: tableName('usage') }),
+);
+
+/** Limits and usage; the retention of a day's usage is read only by the functions that count (usageRetentionDays' readBy). */
+export const usageStore = /* @__PURE__ */ once(() =>
+  createUsageStore({ client: documentClient(), usageTable: tableName('usage'), retentionDays: () => settings().usageRetentionDays }),
 );
 
 export const clientStore = /* @__PURE__ */ once(() => createClientStore({ client: documentClient(), clientsTable: tableName('clients') }));
@@ -100,6 +106,7 @@ export const submitDeps = /* @__PURE__ */ once(
     upstream: upstream(),
     callbackBaseUrl: settings().callbackBaseUrl,
     lifecycle: lifecycle(),
+    admission: { retentionDays: settings().usageRetentionDays },
     submitWindowSeconds: Math.ceil(SUBMIT_FUNCTION_TIMEOUT_MS / 1000),
     inFlightWaitMs: 3000,
     now: nowSeconds,

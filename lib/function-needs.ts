@@ -1,5 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
-import { DUE_MESSAGES_INDEX, OPEN_TASKS_INDEX, UNDELIVERED_MESSAGES_INDEX, type TableRole } from '../functions/tables';
+import { DUE_MESSAGES_INDEX, OPEN_TASKS_INDEX, OWNER_TASKS_INDEX, UNDELIVERED_MESSAGES_INDEX, type TableRole } from '../functions/tables';
 import { SETTINGS } from '../functions/settings';
 import { CALLBACK_FUNCTION_TIMEOUT_SECONDS, SUBMIT_FUNCTION_TIMEOUT_MS, timeoutSecondsFor } from '../functions/time-budget';
 
@@ -47,6 +47,8 @@ const submitter = (description: string): FunctionNeeds => ({
   tables: [
     { table: 'tasks', actions: TASK_WRITER },
     { table: 'idempotency', actions: IDEMPOTENCY },
+    // In the task's own transaction: the client's open-task slot and the day's submission count (limits item, day item).
+    { table: 'usage', actions: ['dynamodb:UpdateItem'] },
   ],
   memorySize: 512,
   timeout: Duration.millis(SUBMIT_FUNCTION_TIMEOUT_MS),
@@ -80,6 +82,34 @@ export const FUNCTION_NEEDS: Readonly<Record<string, FunctionNeeds>> = {
     tables: [{ table: 'tasks', actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] }],
     memorySize: 256,
     timeout: Duration.seconds(CALLBACK_FUNCTION_TIMEOUT_SECONDS),
+    invocation: 'synchronous',
+  },
+  'list-tasks': {
+    description: "GET /luma/generations: the caller's tasks, newest first, a page at a time",
+    tables: [
+      // The owner index (keys only), within the caller's partition; then the page's tasks themselves.
+      { table: 'tasks', actions: ['dynamodb:Query'], index: OWNER_TASKS_INDEX },
+      { table: 'tasks', actions: ['dynamodb:BatchGetItem'] },
+    ],
+    memorySize: 256,
+    // Up to 5 index pages and batch reads with a status filter; a page stops looking 2 s before the end (task-listing.ts).
+    timeout: Duration.seconds(timeoutSecondsFor(4)),
+    invocation: 'synchronous',
+  },
+  'batch-get-tasks': {
+    description: "POST /luma/tasks: up to 100 of the caller's tasks by id",
+    tables: [{ table: 'tasks', actions: ['dynamodb:BatchGetItem'] }],
+    memorySize: 256,
+    // One BatchGetItem, and its unprocessed keys read again while time is left (then a 503).
+    timeout: Duration.seconds(timeoutSecondsFor(2)),
+    invocation: 'synchronous',
+  },
+  'get-usage': {
+    description: "GET /luma/usage: the caller's usage per UTC day and its limits",
+    tables: [{ table: 'usage', actions: ['dynamodb:GetItem', 'dynamodb:Query'] }],
+    memorySize: 256,
+    // The days' Query and the limits' GetItem, side by side.
+    timeout: Duration.seconds(timeoutSecondsFor(2)),
     invocation: 'synchronous',
   },
   'list-deliveries': {
