@@ -55,12 +55,12 @@ export const backgroundFunctions: readonly BackgroundFunction[] = [
     trigger: { kind: 'schedule', everyMinutes: 'reconcileIntervalMinutes', localEveryMs: 'scheduleEveryMs', oneAtATime: 'reconcilerReservedConcurrency' },
   },
   {
-    // Turns status changes of tasks with a notify_hook into durable notification messages, with a short first attempt.
-    functionName: 'notifier',
+    // The gateway's one reader of the task stream: every status change, fanned out to its reactions (the notification first).
+    functionName: 'task-changes',
     trigger: {
       kind: 'stream',
       table: 'tasks',
-      filterPatterns: statusChangePatterns({ withNotifyHook: true }),
+      filterPatterns: statusChangePatterns({ withNotifyHook: false }),
       batchSize: 10,
       retryAttempts: 3,
       maxRecordAgeSeconds: 3600,
@@ -82,3 +82,10 @@ export const AUTHORIZER_FUNCTION = 'authorizer';
 export const functionNames: readonly string[] = [
   ...new Set([AUTHORIZER_FUNCTION, ...routes.map((route) => route.functionName), ...backgroundFunctions.map((entry) => entry.functionName)]),
 ];
+
+/** The stream trigger of a stream-fed background function. */
+export function streamTriggerOf(functionName: string): StreamTrigger {
+  const trigger = backgroundFunctions.find((entry) => entry.functionName === functionName)?.trigger;
+  if (trigger?.kind !== 'stream') throw new Error(`${functionName} is not fed by a stream`);
+  return trigger;
+}

@@ -55,7 +55,7 @@ export const EVERY_FUNCTION = [
   'list-deliveries',
   'callback',
   'reconciler',
-  'notifier',
+  'task-changes',
   'delivery-worker',
   'resend-notification',
   'recover-notifications',
@@ -66,7 +66,7 @@ export const EVERY_FUNCTION = [
   'get-usage',
 ];
 /** The functions that send notifications: the stream consumer's first attempt, the worker's retries, a client's resend. */
-const DELIVERERS = ['notifier', 'delivery-worker', 'resend-notification'];
+const DELIVERERS = ['task-changes', 'delivery-worker', 'resend-notification'];
 
 /** CloudWatch Logs' retention periods, in days. */
 export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
@@ -171,7 +171,7 @@ export const SETTINGS = {
   }),
   notifyFirstAttemptTimeoutMs: setting(integer({ min: 100, max: 5000 }), {
     env: 'NOTIFY_FIRST_ATTEMPT_TIMEOUT_MS',
-    readBy: ['notifier', 'resend-notification'],
+    readBy: ['task-changes', 'resend-notification'],
     context: true,
     default: 2000,
     description: "timeout of the first attempt, made by the stream consumer (or a resend) at once; a hook that does not answer in time is retried by the delivery worker",
@@ -224,7 +224,8 @@ export const SETTINGS = {
   }),
   usageRetentionDays: setting(integer({ min: 1, max: 3660 }), {
     env: 'USAGE_RETENTION_DAYS',
-    readBy: SUBMITTERS,
+    // The writers of usage: the submitters (the day's submission) and the task-changes consumer (final states).
+    readBy: [...SUBMITTERS, 'task-changes'],
     context: true,
     default: 400,
     description: "TTL of each client's usage per day (GET /luma/usage, npm run client -- usage)",

@@ -27,7 +27,8 @@ import { DELIVERY_WORKER_BOUNDS, type WorkerDeps } from '#domain/deliver-due';
 import type { AttemptDeps } from '#domain/message-attempt';
 import { generationRequestSchema } from '#domain/generation-request';
 import type { HookPolicy } from '#domain/hook-url';
-import type { NotifyDeps } from '#domain/notify';
+import { notificationReaction, type NotifyDeps } from '#domain/notify';
+import type { TaskChangeReaction } from '#domain/task-changes';
 import type { ReconcileDeps } from '#domain/reconcile';
 import { RECOVER_MAX_PER_CALL, type RecoverDeps, type ResendDeps } from '#domain/redeliver';
 import type { Lifecycle, SubmitDeps } from '#domain/submit-generation';
@@ -153,14 +154,22 @@ const attemptDeps = /* @__PURE__ */ once(
   }),
 );
 
-/** The notifier's dependencies but its time budget, which comes from each invocation. */
-export const notifyDeps = /* @__PURE__ */ once(
-  (): Omit<NotifyDeps, 'remainingMs'> => ({
+/** The notification reaction's dependencies. */
+const notifyDeps = /* @__PURE__ */ once(
+  (): NotifyDeps => ({
     ...attemptDeps(),
     clients: clientStore(),
     firstAttemptTimeoutMs: settings().notifyFirstAttemptTimeoutMs,
   }),
 );
+
+/**
+ * What the task-change consumer does with each task status change, in
+ * order of appearance here (they run side by side; each is idempotent).
+ * A new reaction to task changes is one entry, with its needs added to the
+ * consumer's in lib/function-needs.ts.
+ */
+export const taskChangeReactions = /* @__PURE__ */ once((): readonly TaskChangeReaction[] => [notificationReaction(notifyDeps())]);
 
 /**
  * The delivery worker's dependencies but its time budget. 16 attempts at

@@ -173,10 +173,11 @@ export const FUNCTION_NEEDS: Readonly<Record<string, FunctionNeeds>> = {
     // Run by an EventBridge schedule.
     invocation: 'asynchronous',
   },
-  notifier: {
-    description: 'Turns task status changes (task table stream) into durable notification messages, with a short first attempt',
+  'task-changes': {
+    description: 'The one reader of the task stream: each status change to its reactions (notifications: durable messages, a short first attempt)',
+    // The union of its reactions' needs (functions/wiring.ts taskChangeReactions), each commented with its reaction.
     tables: [
-      // The client's webhook secret; the task itself comes in the stream record.
+      // Notifications: the client's webhook secret; the task itself comes in the stream record.
       { table: 'clients', actions: ['dynamodb:GetItem'] },
       // The endpoint of the hook URL (created the first time a task names it; marked failing or disabled).
       { table: 'endpoints', actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'] },

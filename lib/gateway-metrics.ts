@@ -103,11 +103,11 @@ export const GATEWAY_METRICS = {
   },
 
   // --- notifications -------------------------------------------------------------------------------
-  NotificationsDelivered: { unit: 'Count', emittedBy: ['notifier'], when: "1 per notification a client's hook accepted (2xx)" },
-  NotificationsFailed: { unit: 'Count', emittedBy: ['notifier'], when: '1 per delivery attempt that failed (not 2xx, timeout, refused address)' },
+  NotificationsDelivered: { unit: 'Count', emittedBy: ['task-changes'], when: "1 per notification a client's hook accepted (2xx)" },
+  NotificationsFailed: { unit: 'Count', emittedBy: ['task-changes'], when: '1 per delivery attempt that failed (not 2xx, timeout, refused address)' },
   NotificationsExhausted: {
     unit: 'Count',
-    emittedBy: ['notifier'],
+    emittedBy: ['task-changes'],
     when: '1 per status change whose delivery attempts all failed: handed back to the stream for a retry (and after the last, to the failure queue)',
   },
 

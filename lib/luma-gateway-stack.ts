@@ -28,7 +28,7 @@ export interface LumaGatewayStackProps extends StackProps {
  * luma-gateway: the public REST API, its functions, the task, client,
  * idempotency, delivery, message and endpoint tables, the upstream key
  * secret, the scheduled reconciler and delivery worker, and the stream-fed
- * notifier; alarms to an SNS topic and a dashboard.
+ * task-changes consumer; alarms to an SNS topic and a dashboard.
  *
  * A failed first create must leave nothing that blocks the retry: no
  * retained resource has a fixed name, and what is retained on delete is
@@ -175,8 +175,8 @@ export class LumaGatewayStack extends Stack {
       value: this.tables.tasks.table.tableStreamArn ?? '',
       description: 'Task change stream (NEW_AND_OLD_IMAGES): see docs/stream-contract.md',
     });
-    new CfnOutput(this, 'NotifierDeadLetterQueueUrl', {
-      value: this.notifierQueue().queueUrl,
+    new CfnOutput(this, 'TaskChangesDeadLetterQueueUrl', {
+      value: this.taskChangesQueue().queueUrl,
       description: 'Stream coordinates of status changes whose notification message could not be written',
     });
     new CfnOutput(this, 'UpstreamSecretArn', {
@@ -210,8 +210,8 @@ export class LumaGatewayStack extends Stack {
     );
   }
 
-  private notifierQueue() {
-    return this.subscriptions.get('notifier')!.deadLetterQueue;
+  private taskChangesQueue() {
+    return this.subscriptions.get('task-changes')!.deadLetterQueue;
   }
 
   /** A function of functions/, with its needs (lib/function-needs.ts), its settings and every table's name. */

@@ -11,5 +11,5 @@ export async function deliverDue(_event: unknown, context: Context) {
   return summary;
 }
 
-// Not traced, as the notifier: its requests go to clients' hooks, whose URLs may be credentials (the Tracer records URLs).
+// Not traced, as the task-changes consumer: its requests go to clients' hooks, whose URLs may be credentials (the Tracer records URLs).
 export const handler = backgroundHandler(deliverDue);

@@ -1,6 +1,7 @@
 /**
- * The stream consumer: turns every status change of a task with a
- * notify_hook into one durable notification message (one conditional
+ * The notification reaction of the task-change consumer (task-changes.ts):
+ * turns every status change of a task with a notify_hook into one durable
+ * notification message (one conditional
  * write, idempotent on the webhook-id), and makes its first attempt at once
  * when nothing stands in the way, so a healthy hook is told without delay.
  * Everything else (retries, endpoints that are failing or disabled,
@@ -16,41 +17,17 @@
  * - a record fails (for Lambda to retry) only when its message could not be
  *   written, and then so do the later records of its task, in order.
  */
-import type { DynamoDBRecord } from 'aws-lambda';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { attemptClaimed, leaseMs, type AttemptDeps, type AttemptResult } from './message-attempt';
 import { claimedAtCreation, messageSeqOf, newMessage, skippedAtCreation } from './message';
 import type { Client, ClientStore, Endpoint } from './ports';
-import { isStatusChange } from './task-events';
-import { STATUS_RANK, toTaskView, type TaskItem } from './task';
+import type { ReactionContext, TaskChange, TaskChangeReaction } from './task-changes';
+import { STATUS_RANK, toTaskView } from './task';
 import type { MessageState } from './task-status';
 
 export interface NotifyDeps extends AttemptDeps {
   readonly clients: Pick<ClientStore, 'get'>;
   /** Timeout of the first attempt, made at once. */
   readonly firstAttemptTimeoutMs: number;
-  /** Milliseconds left in this invocation; no first attempt starts that could not finish in time. */
-  readonly remainingMs?: () => number;
-}
-
-export interface BatchResult {
-  batchItemFailures: { itemIdentifier: string }[];
-}
-
-/** A status change a stream record carries: the task before and after. */
-export interface StatusChange {
-  readonly before: TaskItem;
-  readonly after: TaskItem;
-}
-
-/** The status change a stream record carries, or undefined when it is not a status change with a hook. */
-export function statusChangeOf(record: DynamoDBRecord): StatusChange | undefined {
-  const { NewImage, OldImage } = record.dynamodb ?? {};
-  if (record.eventName !== 'MODIFY' || NewImage === undefined || OldImage === undefined) return undefined;
-  const after = unmarshall(NewImage as Parameters<typeof unmarshall>[0]) as TaskItem;
-  const before = unmarshall(OldImage as Parameters<typeof unmarshall>[0]) as TaskItem;
-  if (!isStatusChange(before.task_status, after.task_status) || !after.notify_hook) return undefined;
-  return { before, after };
 }
 
 /** What one batch reads once and learns as it goes: clients, endpoints, the state each message was left in. */
@@ -61,7 +38,10 @@ class BatchView {
   private readonly states = new Map<string, MessageState | AttemptResult>();
   private readonly turns = new Map<string, Promise<void>>();
 
-  constructor(private readonly deps: NotifyDeps) {}
+  constructor(
+    private readonly deps: NotifyDeps,
+    readonly context: ReactionContext,
+  ) {}
 
   /** A client's record, read once per batch however many of its tasks changed (a failed read is not shared). */
   async client(clientId: string): Promise<Client | undefined> {
@@ -124,7 +104,7 @@ class BatchView {
 }
 
 /** True when no earlier message of the task is still pending, so this one may go first. */
-async function nothingPendingBefore(deps: NotifyDeps, batch: BatchView, { before, after }: StatusChange, seq: string): Promise<boolean> {
+async function nothingPendingBefore(deps: NotifyDeps, batch: BatchView, { before, after }: TaskChange, seq: string): Promise<boolean> {
   // A task leaving `submitting` had no notification before this one.
   if (STATUS_RANK[before.task_status] === 0 && before.revived_at === undefined) return true;
   // The change before it, in this batch: delivered (so everything before it was done), or not.
@@ -134,7 +114,7 @@ async function nothingPendingBefore(deps: NotifyDeps, batch: BatchView, { before
 }
 
 /** One status change: its message written (once), and its first attempt when nothing stands in the way. */
-async function enqueueChange(deps: NotifyDeps, batch: BatchView, change: StatusChange): Promise<void> {
+async function enqueueChange(deps: NotifyDeps, batch: BatchView, change: TaskChange): Promise<void> {
   const turn = batch.turn(change.after.owner_id, change.after.notify_hook!);
   try {
     await recordAndAttempt(deps, batch, change, turn);
@@ -143,7 +123,7 @@ async function enqueueChange(deps: NotifyDeps, batch: BatchView, change: StatusC
   }
 }
 
-async function recordAndAttempt(deps: NotifyDeps, batch: BatchView, change: StatusChange, turn: { ready: Promise<void>; done: () => void }): Promise<void> {
+async function recordAndAttempt(deps: NotifyDeps, batch: BatchView, change: TaskChange, turn: { ready: Promise<void>; done: () => void }): Promise<void> {
   const task = change.after;
   // Read side by side, so the first attempt waits for one round trip before the message's write: the client's
   // secret, the endpoint (created the first time its URL is named), whether an earlier notification is pending.
@@ -166,7 +146,7 @@ async function recordAndAttempt(deps: NotifyDeps, batch: BatchView, change: Stat
     return;
   }
 
-  const timeLeft = (deps.remainingMs?.() ?? Infinity) > leaseMs(deps.firstAttemptTimeoutMs);
+  const timeLeft = batch.context.remainingMs() > leaseMs(deps.firstAttemptTimeoutMs);
   const attemptNow = timeLeft && !batch.isFailing(endpoint) && nothingBefore;
   const written = attemptNow ? claimedAtCreation(message, nowMs, nowMs + leaseMs(deps.firstAttemptTimeoutMs)) : message;
   const put = await deps.messages.put(written);
@@ -191,38 +171,36 @@ async function recordAndAttempt(deps: NotifyDeps, batch: BatchView, change: Stat
 /**
  * Different tasks in parallel; one task's changes one after another, in
  * stream order. A change whose message cannot be written fails, with the
- * later changes of its task (reported in stream order: Lambda resumes from
- * the lowest); every other record succeeds whatever the hooks do.
+ * later changes of its task; every other change succeeds whatever the
+ * hooks do.
  */
-export async function notifyStatusChanges(deps: NotifyDeps, records: readonly DynamoDBRecord[]): Promise<BatchResult> {
-  const batch = new BatchView(deps);
-  const byTask = new Map<string, { sequence: string; change: StatusChange }[]>();
-  for (const record of records) {
-    const change = statusChangeOf(record);
-    if (change === undefined) continue;
-    const changes = byTask.get(change.after.task_id) ?? [];
-    changes.push({ sequence: record.dynamodb?.SequenceNumber ?? '', change });
-    byTask.set(change.after.task_id, changes);
-  }
+export async function notifyTaskChanges(deps: NotifyDeps, changes: readonly TaskChange[], context: ReactionContext): Promise<ReadonlySet<string>> {
+  const batch = new BatchView(deps, context);
+  const byTask = new Map<string, TaskChange[]>();
+  for (const change of changes) byTask.set(change.after.task_id, [...(byTask.get(change.after.task_id) ?? []), change]);
 
   const failed = new Set<string>();
   await Promise.all(
-    [...byTask.values()].map(async (changes) => {
-      for (const [index, { change }] of changes.entries()) {
+    [...byTask.values()].map(async (ofTask) => {
+      for (const [index, change] of ofTask.entries()) {
         try {
           await enqueueChange(deps, batch, change);
         } catch (error) {
           deps.log.error('could not record a notification', { task_id: change.after.task_id, error });
-          for (const later of changes.slice(index)) failed.add(later.sequence);
+          for (const later of ofTask.slice(index)) failed.add(later.sequence);
           return;
         }
       }
     }),
   );
+  return failed;
+}
+
+/** Status changes of tasks with a notify_hook, told to that hook. */
+export function notificationReaction(deps: NotifyDeps): TaskChangeReaction {
   return {
-    batchItemFailures: records
-      .map((record) => record.dynamodb?.SequenceNumber ?? '')
-      .filter((sequence) => failed.has(sequence))
-      .map((itemIdentifier) => ({ itemIdentifier })),
+    name: 'notifications',
+    wants: (change) => Boolean(change.after.notify_hook),
+    react: (changes, context) => notifyTaskChanges(deps, changes, context),
   };
 }

@@ -5,7 +5,7 @@
 import type { UpstreamGeneration } from './ports';
 import { FAILURE_CODES, TASK_STATUSES, type FailureCode, type TaskStatus } from './task-status';
 import type { TaskRecord } from './task-record';
-// Types only: the schema stays out of bundles that merely build views (the notifier's).
+// Types only: the schema stays out of bundles that merely build views (the task-changes consumer's).
 import type { TaskView } from './views';
 
 export { FAILURE_CODES, TASK_STATUSES, type FailureCode, type TaskStatus, type TaskView };

@@ -8,7 +8,7 @@
  *
  * Bundles: every schema is built in a pure-annotated call, and the modules
  * that need only the types (task.ts, ports.ts, apply-callback.ts) import
- * them with `import type`, so the notifier and the authorizer carry no zod
+ * them with `import type`, so the task-changes consumer and the authorizer carry no zod
  * for them (test/budgets).
  */
 import * as z from 'zod/mini';

@@ -11,7 +11,7 @@
  * AWS_LAMBDA_MAX_CONCURRENCY tells Powertools so: each invocation's log
  * keys, metrics and trace segment stay its own.
  *
- * Extension point: the reconciler (scheduled) and the notifier (stream) are
+ * Extension point: the reconciler (scheduled) and the task-changes consumer (stream) are
  * invoked through invokeFunction() too; see local-stack.ts.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';

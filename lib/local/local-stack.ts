@@ -5,7 +5,7 @@
  *   local Secrets Manager endpoint           holds the upstream key; handlers read it through the SDK
  *   upstream simulator                       unless UPSTREAM_BASE_URL points at a real upstream
  *   HTTP front (http-front.ts)               API Gateway in front of the SAME handlers, in-process
- *   background functions                     functions/background.ts: the reconciler on a schedule, the notifier on the task stream
+ *   background functions                     functions/background.ts: the reconciler on a schedule, the task-changes consumer on the task stream
  *
  * The handlers build their dependencies from process.env on their first call
  * (functions/wiring.ts), so the stack sets process.env first and then

@@ -6,7 +6,7 @@
  *   BENCH_COLD_RUNS          fresh processes per row (function or floor, runtime) (30; quick 3)
  *   BENCH_WARM_N             warm invocations of extend and of callback, each    (2000; quick 200)
  *   BENCH_NODE_MAJORS        Node majors besides the local one (runtimes.ts)      (24)
- *   BENCH_WARM_OTHER_N       warm invocations of get-task, authorizer, notifier  (300; quick 50)
+ *   BENCH_WARM_OTHER_N       warm invocations of get-task, authorizer, task-changes  (300; quick 50)
  *   BENCH_HTTP_EXTENDS       extends over HTTP (their tasks get the callbacks)   (600; quick 80)
  *   BENCH_CONCURRENCY        concurrent HTTP clients                             (8)
  *   BENCH_NOTIFY_PACED       tasks notified one at a time, for the delay         (40; quick 10)

@@ -6,7 +6,7 @@
  * without a notify_hook. Every assumption is written into the result.
  *
  * One model counts every call: a task's requests, invocations and DynamoDB
- * calls all follow from its callbacks, its status changes and the notifier's
+ * calls all follow from its callbacks, its status changes and the task-changes consumer's
  * batching (one parameter, used for invocations and for the client reads
  * alike). The measurement gives only what a call costs: Lambda milliseconds
  * and log bytes per invocation (warm, on the Lambda runtime's Node major),
@@ -87,13 +87,13 @@ export const ASSUMPTIONS = {
   /** Client requests per task besides the extend: one GET. */
   clientGetsPerTask: 1,
   /**
-   * Status changes per notifier invocation. 1 = each change alone in its
+   * Status changes per task-changes invocation. 1 = each change alone in its
    * batch (the upper bound; a busy stream batches up to 10). Counted the
-   * same way for the notifier's invocations and for its client reads (one
+   * same way for the task-changes consumer's invocations and for its client reads (one
    * GetItem of the client per invocation: a batch holds one client's
    * changes at worst once each).
    */
-  changesPerNotifierInvocation: 1,
+  changesPerConsumerInvocation: 1,
   /** API Gateway caches the authorizer's answer 300 s per key: assumed 1 invocation per 100 client requests (2 per task). */
   authorizerInvocationsPerTask: 0.02,
   /** Lambda's START/END/REPORT lines (with X-Ray), one set per invocation. */
@@ -208,14 +208,15 @@ export function scenarioCost(input: CostInput, scenario: Scenario): { lines: Cos
   const sequence = CALLBACK_SEQUENCES[scenario.callbacks];
   const callbacks = sequence.length;
   const changes = statusChanges(sequence);
-  const notifierInvocations = scenario.notifyHook ? changes / ASSUMPTIONS.changesPerNotifierInvocation : 0;
+  // The one stream consumer runs for every status change, hook or not: each change has reactions (docs/stream-contract.md).
+  const consumerInvocations = changes / ASSUMPTIONS.changesPerConsumerInvocation;
   // The callback through the REST API is measured on its REST event; through a URL or an HTTP API on the 2.0 event.
   const callbackFigures = scenario.front === 'rest-api' ? 'callback (REST event)' : 'callback';
   const invocations: [name: string, figures: string, count: number][] = [
     ['extend', 'extend', 1],
     ['callback', callbackFigures, callbacks],
     ['get-task', 'get-task', ASSUMPTIONS.clientGetsPerTask],
-    ['notifier', 'notifier', notifierInvocations],
+    ['task-changes', 'task-changes', consumerInvocations],
     ['authorizer', 'authorizer', ASSUMPTIONS.authorizerInvocationsPerTask],
   ];
   const lines: CostLine[] = [];
@@ -255,8 +256,8 @@ export function scenarioCost(input: CostInput, scenario: Scenario): { lines: Cos
     ['UpdateItem tasks (extend answer, callbacks)', 1 + callbacks, updateTask],
   ];
   if (scenario.notifyHook) {
-    calls.push(['GetItem clients (notifier, once per invocation)', notifierInvocations, unitsPerCall(input.units, 'GetItem', 'clients')]);
-    calls.push(['PutItem deliveries (notifier, one per change)', changes, unitsPerCall(input.units, 'PutItem', 'deliveries')]);
+    calls.push(['GetItem clients (task-changes, once per invocation)', consumerInvocations, unitsPerCall(input.units, 'GetItem', 'clients')]);
+    calls.push(['PutItem deliveries (task-changes, one per change)', changes, unitsPerCall(input.units, 'PutItem', 'deliveries')]);
   }
   add('DynamoDB write request units', calls.reduce((sum, [, count, u]) => sum + count * u.write, 0), 'WRU', PRICES.dynamoDbPerMillionWriteRequestUnits / million);
   add('DynamoDB read request units', calls.reduce((sum, [, count, u]) => sum + count * u.read, 0), 'RRU', PRICES.dynamoDbPerMillionReadRequestUnits / million);
@@ -269,8 +270,8 @@ export function scenarioCost(input: CostInput, scenario: Scenario): { lines: Cos
   // API Gateway access logs, one line per request (an HTTP API's about as long); a function URL has none: the function logs its own line, counted above.
   logBytes += (restRequests + httpApiRequests) * (accessLogLineBytes() + ASSUMPTIONS.logEventOverheadBytes);
   add('CloudWatch Logs ingestion (Lambda + access logs)', logBytes / 1024, 'KB', PRICES.cloudWatchLogsIngestionPerGb / 1024 ** 2);
-  // Entry points traced: every request (API Gateway does not trace; each function traces itself) and notifier invocation.
-  const entryPoints = 1 + ASSUMPTIONS.clientGetsPerTask + callbacks + notifierInvocations;
+  // Entry points traced: every request (API Gateway does not trace; each function traces itself) and task-changes invocation.
+  const entryPoints = 1 + ASSUMPTIONS.clientGetsPerTask + callbacks + consumerInvocations;
   add('X-Ray traces recorded', entryPoints * ASSUMPTIONS.xraySampledShare, 'traces', PRICES.xrayPerMillionTracesRecorded / million);
   return { lines, total: round(lines.reduce((sum, line) => sum + line.usdPerMillionTasks, 0), 2), front: round(front, 2), changes };
 }
@@ -321,7 +322,7 @@ export function costPerMillion(input: CostInput): CostResult {
     notes: [
       `Lambda milliseconds and log bytes: the warm means on ${input.runtime} (Lambda's major), in a process of their own against DynamoDB Local and the simulator on loopback (each answers in about a millisecond); in AWS each DynamoDB call takes a few ms and the upstream as long as it takes: see perUpstreamSecondUsdPerMillionTasks.`,
       `Cold starts: ${input.coldStartShare * 100}% of invocations assumed cold, each billed its measured init + first invocation (p50) instead of a warm one.`,
-      'DynamoDB: calls counted by the model (the notifier: one client read per invocation, one attempt record per change, no retries), each at the mean units one such call took over the measured task lives.',
+      'DynamoDB: calls counted by the model (the task-changes consumer: one client read per invocation, one attempt record per change, no retries), each at the mean units one such call took over the measured task lives.',
       'Excluded: data transfer out (answers are under 1 KB), CloudWatch alarms and metrics, SQS dead-letter traffic (failures only), X-Ray trace retrieval/scans, free tiers, forged callbacks.',
     ],
   };

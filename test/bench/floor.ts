@@ -248,8 +248,8 @@ async function recordAttempt(key: Item, taskId: string, id: string, status: numb
   );
 }
 
-/** notifier: per status change with a hook, PutItem the message (conditional), GetItem the client's secret, POST the signed view, record the attempt, settle the message. */
-export async function notifier(event: DynamoDBStreamEvent) {
+/** task-changes: per status change with a hook, PutItem the message (conditional), GetItem the client's secret, POST the signed view, record the attempt, settle the message. */
+export async function taskChanges(event: DynamoDBStreamEvent) {
   await Promise.all(
     event.Records.map(async (record) => {
       const after = record.dynamodb?.NewImage as Item | undefined;

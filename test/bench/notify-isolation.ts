@@ -1,6 +1,6 @@
 /**
  * What issue 9 asks the bench to show about notifications, on the local
- * stack (the notifier on DynamoDB Local's stream, the delivery worker on
+ * stack (the task-changes consumer on DynamoDB Local's stream, the delivery worker on
  * its schedule):
  *
  * - neighbours: status changes of two other clients, one whose hook hangs

@@ -192,7 +192,7 @@ export async function coldPhase(
         await putTasks(doc, stack.tableNames.tasks, [task.item]);
         return functionUrlEvent({ method: 'POST', path: `/luma/callbacks/${task.token}`, body: generationBody(task.item.upstream_id!, 'processing') });
       }
-      case 'notifier': {
+      case 'task-changes': {
         const { item } = benchTask(clientId, { notifyHook: hook.url });
         return streamEvent([modifyRecord(item, { ...item, task_status: 'processing', status_rank: 2, updated_at: item.updated_at + 1 })]);
       }

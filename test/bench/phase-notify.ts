@@ -5,13 +5,13 @@
  * Hook: a loopback server (http://127.0.0.1:<port>/hook, allowed only in the
  * local stack). The path: DynamoDB Local's stream, the local stream poller
  * (a GetRecords round every 200 ms, batches of 10, like the deployed event
- * source mapping), the notifier handler.
+ * source mapping), the task-changes consumer handler.
  *
  * - paced: one change at a time, for the delay;
  * - burst: many tasks at once at the bench concurrency, for notifications/s;
  *   every (task, status) must arrive, each with a valid Standard Webhooks
  *   signature (checked with the `standardwebhooks` library);
- * - handler capacity: the notifier handler alone, in process, fed batches of
+ * - handler capacity: the task-changes consumer handler alone, in process, fed batches of
  *   10 status changes back to back (what one shard could push without the
  *   local poller's pacing);
  * - beside neighbours: the paced run again, with a hanging and a failing
@@ -203,7 +203,7 @@ async function notifyRun(ctx: BenchContext, tasks: number, concurrency: number, 
 }
 
 async function handlerCapacity(ctx: BenchContext, batches: number) {
-  const notifier = (await importHandler('notifier')) as (event: unknown, context: Context) => Promise<{ batchItemFailures: unknown[] }>;
+  const consumer = (await importHandler('task-changes')) as (event: unknown, context: Context) => Promise<{ batchItemFailures: unknown[] }>;
   const before = ctx.hook.received.length;
   const times: number[] = [];
   const started = epochMs();
@@ -213,9 +213,9 @@ async function handlerCapacity(ctx: BenchContext, batches: number) {
       return modifyRecord(item, { ...item, task_status: 'processing', status_rank: 2, updated_at: item.updated_at + 1 });
     });
     const t0 = nowMs();
-    const result = await notifier(streamEvent(records), lambdaContext('notifier', FUNCTION_NEEDS.notifier.memorySize, FUNCTION_NEEDS.notifier.timeout.toMilliseconds()));
+    const result = await consumer(streamEvent(records), lambdaContext('task-changes', FUNCTION_NEEDS['task-changes'].memorySize, FUNCTION_NEEDS['task-changes'].timeout.toMilliseconds()));
     times.push(nowMs() - t0);
-    if (result.batchItemFailures.length > 0) throw new Error('notifier reported failures in the capacity run');
+    if (result.batchItemFailures.length > 0) throw new Error('task-changes reported failures in the capacity run');
   }
   const seconds = (epochMs() - started) / 1000;
   const notifications = ctx.hook.received.length - before;
@@ -248,7 +248,7 @@ export async function notifyPhase(ctx: BenchContext): Promise<NotifyResult> {
   const burst = await notifyRun(ctx, ctx.config.notifyBurst, ctx.config.concurrency, undefined);
   log(`notifications burst: ${burst.perSecond}/s, ${burst.delivered}/${burst.expected} delivered, delay p50 ${round(burst.delayMs.p50)} ms, p99 ${round(burst.delayMs.p99)} ms, lost ${burst.lost}, bad signatures ${burst.badSignatures}`);
   const capacity = await handlerCapacity(ctx, ctx.config.quick ? 5 : 20);
-  log(`notifier handler capacity: ${capacity.perSecond} notifications/s (batches of 10, p50 ${round(capacity.batchMs.p50)} ms per batch)`);
+  log(`task-changes handler capacity: ${capacity.perSecond} notifications/s (batches of 10, p50 ${round(capacity.batchMs.p50)} ms per batch)`);
 
   const besideHealthy = await besideNeighbours(ctx, false);
   const beside = await besideNeighbours(ctx, true);

@@ -4,7 +4,7 @@
  * (DynamoDB Local computes it as DynamoDB does; writes refused by their
  * condition are estimated, see dynamo-meter.ts). A life: the extend over
  * HTTP (parent lookup, task write, upstream answer), the upstream's three
- * callbacks through the front, the notifier for each status change (client
+ * callbacks through the front, the task-changes consumer for each status change (client
  * and endpoint GetItem, the message's PutItem, the attempt's PutItem, the
  * message's settling UpdateItem, the Query for an earlier pending
  * notification), one GET by the client. The authorizer
@@ -52,7 +52,7 @@ export interface UnitsResult {
   readonly taskItemBytes: number;
   readonly deliveryItemBytes: number;
   readonly conditionFailedWrites: number;
-  /** What one notification (a status change told to a healthy hook at once) costs in DynamoDB: the notifier's calls per change. */
+  /** What one notification (a status change told to a healthy hook at once) costs in DynamoDB: the task-changes consumer's calls per change. */
   readonly perNotification: { readonly writeCalls: number; readonly writeUnits: number; readonly indexWriteUnits: number; readonly readCalls: number; readonly readUnits: number };
   readonly reconcilerRun: { readonly calls: number; readonly readUnits: number };
   /** One delivery worker run with nothing due, in process (its cost is per month, like the reconciler's). */
@@ -64,20 +64,20 @@ const STEP: Record<string, string> = {
   'GetItem Tasks': 'extend parent lookup / callback get / client GET',
   'PutItem Tasks': 'extend: task written (submitting)',
   'UpdateItem Tasks': 'extend: upstream answer; callbacks: forward moves',
-  'GetItem Clients': 'notifier: client webhook secret, once per batch (3 per task when each change is alone in its batch)',
-  'GetItem Endpoints': 'notifier: the hook URL\'s endpoint (enabled, failing?), once per batch',
-  'PutItem Endpoints': 'notifier: the endpoint, the first time a task names the URL',
-  'PutItem Messages': 'notifier: the durable message, one conditional write per status change',
-  'Query Messages': 'notifier: an earlier notification of the task still pending? (not for the first)',
-  'UpdateItem Messages': "notifier: the first attempt's outcome settles the message",
-  'PutItem Deliveries': 'notifier: one record per delivery attempt',
+  'GetItem Clients': 'task-changes: client webhook secret, once per batch (3 per task when each change is alone in its batch)',
+  'GetItem Endpoints': 'task-changes: the hook URL\'s endpoint (enabled, failing?), once per batch',
+  'PutItem Endpoints': 'task-changes: the endpoint, the first time a task names the URL',
+  'PutItem Messages': 'task-changes: the durable message, one conditional write per status change',
+  'Query Messages': 'task-changes: an earlier notification of the task still pending? (not for the first)',
+  'UpdateItem Messages': "task-changes: the first attempt's outcome settles the message",
+  'PutItem Deliveries': 'task-changes: one record per delivery attempt',
   'TransactWriteItems Tasks+Idempotency': 'extend with Idempotency-Key: task + key',
 };
 
-/** The notifier's share of a life: its calls on the client, endpoint, message and delivery tables, per notification. */
+/** The task-changes consumer's share of a life: its calls on the client, endpoint, message and delivery tables, per notification. */
 function notificationCost(life: readonly MeterEntry[], tables: Record<'clients' | 'endpoints' | 'messages' | 'deliveries', string>, notifications: number) {
-  const notifierTables = new Set([tables.clients, tables.endpoints, tables.messages, tables.deliveries]);
-  const ours = life.filter((e) => notifierTables.has(e.table));
+  const consumerTables = new Set([tables.clients, tables.endpoints, tables.messages, tables.deliveries]);
+  const ours = life.filter((e) => consumerTables.has(e.table));
   const writes = ours.filter((e) => e.operation === 'PutItem' || e.operation === 'UpdateItem');
   const reads = ours.filter((e) => e.operation === 'GetItem' || e.operation === 'Query');
   const per = (value: number) => round(value / Math.max(1, notifications), 3);

@@ -45,7 +45,7 @@ export interface WarmResult {
   readonly note?: string;
 }
 
-type Check = 'api' | 'authorizer' | 'notifier' | 'any';
+type Check = 'api' | 'authorizer' | 'task-changes' | 'any';
 
 interface WarmPlan {
   readonly name: string;
@@ -128,11 +128,11 @@ export async function warmPhase(ctx: BenchContext, bundles: { real: Map<string, 
     },
     { name: 'authorizer', functionName: 'authorizer', n: warmOtherN, warmUp, check: 'authorizer', note: 'a cache miss of API Gateway (the result is cached 300 s per key)', events: repeat(1, () => authorizerEvent(stack.clientKey)) },
     {
-      name: 'notifier',
-      functionName: 'notifier',
+      name: 'task-changes',
+      functionName: 'task-changes',
       n: warmOtherN,
       warmUp,
-      check: 'notifier',
+      check: 'task-changes',
       note: 'one status change with a hook per invocation (loopback hook server)',
       events: repeat(1, () => streamEvent([modifyRecord(notified, { ...notified, task_status: 'processing', status_rank: 2, updated_at: notified.updated_at + 1 })])),
     },

@@ -109,7 +109,7 @@ function notificationRuns(n: NonNullable<BenchResults['notifications']>): string
   return [
     '   Notifications: status change committed -> signed POST received by the client hook (loopback); local stream poller: pages of 10, the next at once after a full page, else after 200 ms',
     table(['run', 'tasks', 'delivered', 'lost', 'dup', 'bad sig', 'delay p50', 'delay p99', 'per s', 'changes/s'], [row('paced', n.paced), row('burst', n.burst)]),
-    `   notifier handler alone (batches of 10, back to back): ${n.handlerCapacity.perSecond} notifications/s, ${round(n.handlerCapacity.batchMs.p50, 1)} ms per batch (p50)`,
+    `   task-changes handler alone (batches of 10, back to back): ${n.handlerCapacity.perSecond} notifications/s, ${round(n.handlerCapacity.batchMs.p50, 1)} ms per batch (p50)`,
     table(
       ['paced, beside', 'delivered', 'lost', 'dup', 'delay p50', 'delay p99'],
       [
@@ -147,7 +147,7 @@ function costLines(c: NonNullable<BenchResults['cost']>): string[] {
         `$${formatNumber(c.perExtraCallbackUsdPerMillionTasks[front])}`,
       ]),
     ),
-    `   status changes per task: ${[1, 3, 6].map((n) => `${n} callbacks: ${at('rest-api', n, true).statusChanges}`).join(', ')}; hook: the notifier's invocations (${c.assumptions.changesPerNotifierInvocation} change each), client reads and attempt records`,
+    `   status changes per task: ${[1, 3, 6].map((n) => `${n} callbacks: ${at('rest-api', n, true).statusChanges}`).join(', ')}; hook: the task-changes consumer's invocations (${c.assumptions.changesPerConsumerInvocation} change each), client reads and attempt records`,
     '',
     `   3 callbacks and a notify_hook, line by line: before (REST API) $${c.before.totalUsdPerMillionTasks}, after (function URL) $${c.after.totalUsdPerMillionTasks}`,
     table(

@@ -161,7 +161,7 @@ async function main(): Promise<void> {
   delete process.env.POWERTOOLS_DEV;
   const stdout = captureStdout();
   const hook = await startHookServer();
-  log('starting the local stack (DynamoDB Local, Secrets Manager, simulator, front, notifier, reconciler)...');
+  log('starting the local stack (DynamoDB Local, Secrets Manager, simulator, front, task-changes consumer, reconciler)...');
   const stack = await startLocalStack({
     env: {},
     port: 0,
@@ -211,7 +211,7 @@ async function main(): Promise<void> {
       log('DynamoDB units over whole task lives...');
       units = await unitsPhase(ctx);
     }
-    // The phases that need the notifier ran first: the thousands of changes below would take the
+    // The phases that need the task-changes consumer ran first: the thousands of changes below would take the
     // local stream poller (pages of 10) a while to read through.
     if (run('warm')) {
       log(`warm latency: ${config.warmN} extends and callbacks each, ${config.warmOtherN} of the others...`);

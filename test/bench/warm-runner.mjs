@@ -43,7 +43,7 @@ function context() {
 const checks = {
   api: (result) => result?.statusCode === 200,
   authorizer: (result) => typeof result?.principalId === 'string',
-  notifier: (result) => Array.isArray(result?.batchItemFailures) && result.batchItemFailures.length === 0,
+  'task-changes': (result) => Array.isArray(result?.batchItemFailures) && result.batchItemFailures.length === 0,
   any: (result) => result !== undefined,
 };
 const check = checks[plan.check];

@@ -55,7 +55,7 @@ const BUNDLE_BUDGET_BYTES: Record<FunctionName, number> = {
   'get-task': 503_000, // measured 437_540
   'list-deliveries': 510_000, // measured 443_172
   callback: 518_000, // measured 450_004
-  notifier: 500_000, // measured 434_917
+  'task-changes': 500_000, // measured 434_917
   reconciler: 676_000, // measured 587_847, with the Tracer (the X-Ray SDK, cls-hooked...)
   'delivery-worker': 499_000, // measured 433_875
   'resend-notification': 526_000, // measured 457_282
@@ -69,7 +69,7 @@ const BUNDLE_BUDGET_BYTES: Record<FunctionName, number> = {
  * graph drags them in (a budget in bytes alone would not notice one of them
  * coming back). Upstream calls (Secrets Manager) only in the submitters and
  * the reconciler; request schemas (zod) not in the authorizer and the
- * notifier; middy (2.6 KB: the Powertools middlewares need it, issue 11)
+ * task-changes; middy (2.6 KB: the Powertools middlewares need it, issue 11)
  * not in the authorizer (it emits no metric, and Powertools Metrics is
  * tree-shaken out of it: 0 bytes); the X-Ray SDK only in the reconciler,
  * the one function that traces (functions/tracing.ts).
@@ -82,7 +82,7 @@ const MUST_NOT_CARRY: Partial<Record<FunctionName, readonly string[]>> = {
   'get-task': ['@aws-sdk/client-secrets-manager', XRAY],
   'list-deliveries': ['@aws-sdk/client-secrets-manager', XRAY],
   callback: ['@aws-sdk/client-secrets-manager', XRAY],
-  notifier: ['@aws-sdk/client-secrets-manager', 'zod', XRAY],
+  'task-changes': ['@aws-sdk/client-secrets-manager', 'zod', XRAY],
   'delivery-worker': ['@aws-sdk/client-secrets-manager', 'zod', XRAY],
   'resend-notification': ['@aws-sdk/client-secrets-manager', XRAY],
   'recover-notifications': ['@aws-sdk/client-secrets-manager', XRAY],
@@ -146,7 +146,7 @@ afterAll(async () => {
 
 beforeEach(() => meter.reset());
 
-// Each with its own timeout, as Lambda gives it: the notifier starts no first attempt it could not finish.
+// Each with its own timeout, as Lambda gives it: the task-changes consumer starts no first attempt it could not finish.
 const invoke = (name: FunctionName, event: unknown) => handlers[name](event, lambdaContext(name, 256, FUNCTION_NEEDS[name].timeout.toMilliseconds()));
 
 function extendEvent(headers: Record<string, string> = {}) {
@@ -263,33 +263,33 @@ describe('DynamoDB calls per request (exact)', () => {
     expect(sha256Hex(CLIENT_KEY)).toHaveLength(64);
   });
 
-  // Issue 9: the notifier writes a durable message before its first attempt, and settles it after.
-  test('notifier, a first status change to a new hook URL: GetItem client, GetItem + PutItem endpoint, PutItem message, PutItem attempt, UpdateItem message', async () => {
+  // Issue 9: the task-changes consumer writes a durable message before its first attempt, and settles it after.
+  test('task-changes, a first status change to a new hook URL: GetItem client, GetItem + PutItem endpoint, PutItem message, PutItem attempt, UpdateItem message', async () => {
     const { item } = benchTask(clientId, { status: 'submitting', notifyHook: `${hook.url}/${randomUUID()}` });
-    const result = await invoke('notifier', streamEvent([modifyRecord(item, { ...item, task_status: 'pending', status_rank: 1 })]));
+    const result = await invoke('task-changes', streamEvent([modifyRecord(item, { ...item, task_status: 'pending', status_rank: 1 })]));
     expect(result).toEqual({ batchItemFailures: [] });
     expect(meter.counts()).toEqual({ GetItem: 2, PutItem: 3, UpdateItem: 1 });
   });
 
-  test('notifier, a later status change to a known, healthy hook: the same, its endpoint read but not written, and a Query for an earlier pending notification', async () => {
+  test('task-changes, a later status change to a known, healthy hook: the same, its endpoint read but not written, and a Query for an earlier pending notification', async () => {
     const url = `${hook.url}/${randomUUID()}`;
     const { item } = benchTask(clientId, { notifyHook: url });
-    await invoke('notifier', streamEvent([modifyRecord(item, { ...item, task_status: 'processing', status_rank: 2 })]));
+    await invoke('task-changes', streamEvent([modifyRecord(item, { ...item, task_status: 'processing', status_rank: 2 })]));
     meter.reset();
     const before = hook.received.length;
-    const result = await invoke('notifier', streamEvent([modifyRecord({ ...item, task_status: 'processing', status_rank: 2 }, { ...item, task_status: 'completed', status_rank: 3 })]));
+    const result = await invoke('task-changes', streamEvent([modifyRecord({ ...item, task_status: 'processing', status_rank: 2 }, { ...item, task_status: 'completed', status_rank: 3 })]));
     expect(result).toEqual({ batchItemFailures: [] });
     expect(hook.received.length).toBe(before + 1);
     expect(meter.counts()).toEqual({ GetItem: 2, Query: 1, PutItem: 2, UpdateItem: 1 });
   });
 
-  test("notifier, a batch of one client's changes to one hook: client and endpoint read once, per change a Query, a message, an attempt and its outcome", async () => {
+  test("task-changes, a batch of one client's changes to one hook: client and endpoint read once, per change a Query, a message, an attempt and its outcome", async () => {
     const url = `${hook.url}/${randomUUID()}`;
     const records = Array.from({ length: 3 }, () => {
       const { item } = benchTask(clientId, { notifyHook: url });
       return modifyRecord(item, { ...item, task_status: 'processing', status_rank: 2 });
     });
-    const result = await invoke('notifier', streamEvent(records));
+    const result = await invoke('task-changes', streamEvent(records));
     expect(result).toEqual({ batchItemFailures: [] });
     expect(meter.counts()).toEqual({ GetItem: 2, Query: 3, PutItem: 7, UpdateItem: 3 });
   });

@@ -1,6 +1,6 @@
 /**
  * End to end, with the background functions running as in `npm start`: the
- * simulator's callbacks move tasks, the task stream feeds the notifier, the
+ * simulator's callbacks move tasks, the task stream feeds the task-changes consumer, the
  * client's hook gets Standard Webhooks it can verify, and the reconciler
  * heals lost callbacks and fails tasks past their deadline.
  */
@@ -83,8 +83,8 @@ async function until<T>(read: () => Promise<T | undefined> | T | undefined, what
 const notificationsFor = (taskId: string) =>
   received.map((r) => ({ ...r, json: JSON.parse(r.body) })).filter((r) => r.json.task_id === taskId);
 
-test('background functions run: the reconciler and the notifier', () => {
-  expect(stack.background).toEqual(expect.arrayContaining(['reconciler', 'notifier']));
+test('background functions run: the reconciler and the task-changes consumer', () => {
+  expect(stack.background).toEqual(expect.arrayContaining(['reconciler', 'task-changes']));
 });
 
 test('callbacks complete the task; the client hook gets signed notifications it can verify', async () => {

@@ -6,7 +6,7 @@
  * on), over a run that goes through every function: an extend with a data:
  * image, a notify_hook and an Idempotency-Key (and its replay), the
  * upstream's callbacks (whose URL path holds the token), forged and
- * malformed callbacks, GET, the deliveries, the notifier, and the
+ * malformed callbacks, GET, the deliveries, the task-changes consumer, and the
  * reconciler healing a lost callback, failing an unconfirmed submission and
  * a task past its deadline, plus a refused submission.
  *
@@ -213,7 +213,7 @@ describe('no secret in any log, metric or trace', () => {
   it('captured logs, metrics and traces from every function (the search is not vacuous)', () => {
     const functions = new Set(logLines().map((line) => line.function_name));
     // GET and the deliveries log nothing of their own: the access log has them.
-    for (const name of ['authorizer', 'extend', 'create', 'callback', 'notifier', 'reconciler']) expect(functions).toContain(`luma-gateway-local-${name}`);
+    for (const name of ['authorizer', 'extend', 'create', 'callback', 'task-changes', 'reconciler']) expect(functions).toContain(`luma-gateway-local-${name}`);
     const routes = new Set(jsonLines().map((line) => line.resourcePath));
     for (const route of ['/luma/generations/{task_id}', '/luma/generations/{task_id}/deliveries', '/luma/callbacks/{token}']) expect(routes).toContain(route);
     expect(emfLines().length).toBeGreaterThan(10);
@@ -233,7 +233,7 @@ describe('no secret in any log, metric or trace', () => {
 describe("one task's life in the logs", () => {
   const aboutMainTask = () => logLines().filter((line) => line.task_id === mainTask.taskId);
 
-  it('the request id from the request through the upstream call, the callbacks and the notifier', () => {
+  it('the request id from the request through the upstream call, the callbacks and the task-changes consumer', () => {
     const lines = aboutMainTask();
     const upstream = lines.find((line) => line.message === 'upstream call' && line.operation === 'submit');
     expect(upstream).toMatchObject({ request_id: mainTask.requestId, http_status: 200, result: 'answered' });

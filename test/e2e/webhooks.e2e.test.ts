@@ -105,8 +105,8 @@ const settled = (states: string[]) => async (key: string, taskId: string) => {
   return notes.length === 3 && notes.every((n) => states.includes(n.state)) ? notes : undefined;
 };
 
-test('the worker runs on its schedule beside the reconciler and the notifier', () => {
-  expect(stack.background).toEqual(['reconciler', 'notifier', 'delivery-worker']);
+test('the worker runs on its schedule beside the reconciler and the task-changes consumer', () => {
+  expect(stack.background).toEqual(['reconciler', 'task-changes', 'delivery-worker']);
 });
 
 test("with one client's hook hanging and another's answering 500, a third client is told of every change before its task's next change", async () => {

@@ -1,5 +1,5 @@
 /**
- * The background half of the stack: the scheduled reconciler, the notifier
+ * The background half of the stack: the scheduled reconciler, the task-changes consumer
  * fed by the task stream through TaskEventsSubscription, their queues and
  * alarms; and TaskEventsSubscription as another team's stack uses it.
  * Bundling is skipped: only the template matters.
@@ -14,7 +14,7 @@ import { statusChangePatterns } from '../../functions/domain/task-events';
 import { TaskEventsSubscription } from '../../lib/task-events-subscription';
 import { actionsOf, asArray, ENV, functionNamed, resourcesOf, statementsOfFunction, synthStack, type Statement } from './helpers';
 
-/** The event source settings TaskEventsSubscription applies by default (the notifier keeps them). */
+/** The event source settings TaskEventsSubscription applies by default (the task-changes consumer keeps them). */
 const defaultFailureHandling = (queueId: string) => ({
   BatchSize: 10,
   BisectBatchOnFunctionError: true,
@@ -147,22 +147,22 @@ describe('reconciler', () => {
   });
 });
 
-describe('notifier', () => {
-  const notifier = functionNamed(template, 'notifier');
+describe('task-changes', () => {
+  const consumer = functionNamed(template, 'task-changes');
   const mappings = Object.entries(resourcesOf(template, 'AWS::Lambda::EventSourceMapping'));
   const [mappingId, mappingResource] = mappings[0];
   const mapping = mappingResource.Properties;
-  const queueId = idOf('AWS::SQS::Queue', 'NotifierSubscriptionDeadLetterQueue');
+  const queueId = idOf('AWS::SQS::Queue', 'TaskChangesSubscriptionDeadLetterQueue');
 
   it('is subscribed to the task stream by one event source mapping', () => {
     expect(mappings).toHaveLength(1);
-    expect(mapping.FunctionName).toEqual({ Ref: notifier.id });
+    expect(mapping.FunctionName).toEqual({ Ref: consumer.id });
     expect(mapping.EventSourceArn).toEqual({ 'Fn::GetAtt': [tasksTableId, 'StreamArn'] });
     expect(mapping.StartingPosition).toBe('TRIM_HORIZON');
   });
 
   it('receives only status changes of tasks with a notify_hook (the patterns of task-events.ts)', () => {
-    expect(parsedFilters(mapping)).toEqual(statusChangePatterns({ withNotifyHook: true }));
+    expect(parsedFilters(mapping)).toEqual(statusChangePatterns({ withNotifyHook: false }));
   });
 
   it('retries bounded, bisects, reports item failures, and sends what fails to an SQS queue', () => {
@@ -181,12 +181,12 @@ describe('notifier', () => {
   });
 
   it('is created after its grants (Lambda checks them when the mapping is created)', () => {
-    expect(asArray(template.toJSON().Resources[mappingId].DependsOn)).toContainEqual(expect.stringMatching(/^FnnotifierRoleDefaultPolicy/));
+    expect(asArray(template.toJSON().Resources[mappingId].DependsOn)).toContainEqual(expect.stringMatching(/^FntaskchangesRoleDefaultPolicy/));
   });
 
   // Issue 9: it writes a durable message per status change (and its first attempt's outcome) and keeps the endpoints.
   it('may read the stream and send to its queue, read clients, keep endpoints, write messages and deliveries, nothing else', () => {
-    const statements = statementsOfFunction(template, 'notifier');
+    const statements = statementsOfFunction(template, 'task-changes');
     const tableArn = (prefix: string) => ({ 'Fn::GetAtt': [idOf('AWS::DynamoDB::Table', prefix), 'Arn'] });
     expect(dynamoStatements(statements)).toEqual([
       { Effect: 'Allow', Action: 'dynamodb:GetItem', Resource: tableArn('ClientsTable') },
@@ -206,9 +206,9 @@ describe('notifier', () => {
   });
 
   it('runs 60 s at 256 MB outside any VPC (it calls client hooks on the internet), with the tables and retention', () => {
-    expect(notifier.properties).toMatchObject({ Timeout: 60, MemorySize: 256 });
-    expect(notifier.properties.VpcConfig).toBeUndefined();
-    const variables = notifier.properties.Environment.Variables;
+    expect(consumer.properties).toMatchObject({ Timeout: 60, MemorySize: 256 });
+    expect(consumer.properties.VpcConfig).toBeUndefined();
+    const variables = consumer.properties.Environment.Variables;
     expect(variables).toMatchObject({
       [ENV.tasksTable]: { Ref: tasksTableId },
       [ENV.clientsTable]: { Ref: idOf('AWS::DynamoDB::Table', 'ClientsTable') },
@@ -265,7 +265,7 @@ describe('delivery worker', () => {
     });
     const custom = synthStack({ context: { webhookRetrySchedule: '0,10,20', webhookDisableAfterSeconds: 3600 } }).template;
     expect(functionNamed(custom, 'delivery-worker').properties.Environment.Variables).toMatchObject({ [ENV.webhookRetrySchedule]: '0,10,20', [ENV.webhookDisableAfterSeconds]: '3600' });
-    expect(functionNamed(custom, 'notifier').properties.Environment.Variables).toMatchObject({ [ENV.webhookRetrySchedule]: '0,10,20', [ENV.notifyFirstAttemptTimeoutMs]: '2000' });
+    expect(functionNamed(custom, 'task-changes').properties.Environment.Variables).toMatchObject({ [ENV.webhookRetrySchedule]: '0,10,20', [ENV.notifyFirstAttemptTimeoutMs]: '2000' });
   });
 });
 

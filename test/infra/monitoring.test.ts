@@ -42,8 +42,8 @@ describe('alarms', () => {
       'DeadLetterQueue-reconciler',
       'NotRunning-delivery-worker',
       'DeadLetterQueue-delivery-worker',
-      'IteratorAge-notifier',
-      'FailureQueue-notifier',
+      'IteratorAge-task-changes',
+      'FailureQueue-task-changes',
       ...tableRoles.map((role) => `DynamoDBThrottles-${role}`),
       'TasksFailedPastDeadline',
       'TasksFailedUnconfirmed',
@@ -105,7 +105,7 @@ describe('alarms', () => {
     });
   });
 
-  it.each(['extend', 'authorizer', 'callback', 'notifier'])('%s: errors (3 in 5 min) and throttles (2 periods in a row)', (name) => {
+  it.each(['extend', 'authorizer', 'callback', 'task-changes'])('%s: errors (3 in 5 min) and throttles (2 periods in a row)', (name) => {
     const fn = { Name: 'FunctionName', Value: { Ref: functionNamed(template, name).id } };
     expect(alarms[`Errors-${name}`]).toMatchObject({ Namespace: 'AWS/Lambda', MetricName: 'Errors', Dimensions: [fn], Statistic: 'Sum', Period: 300, Threshold: 3 });
     expect(alarms[`Throttles-${name}`]).toMatchObject({ Namespace: 'AWS/Lambda', MetricName: 'Throttles', Dimensions: [fn], Threshold: 1, EvaluationPeriods: 2 });
@@ -130,18 +130,18 @@ describe('alarms', () => {
     expect(slow['Errors-reconciler']).toMatchObject({ Period: 3600, Threshold: 2 });
   });
 
-  it("the notifier's stream: iterator age over 10 minutes (1/6 of its 1 h record age) twice; its failure queue non-empty", () => {
-    expect(alarms['IteratorAge-notifier']).toMatchObject({
+  it("the task-changes consumer's stream: iterator age over 10 minutes (1/6 of its 1 h record age) twice; its failure queue non-empty", () => {
+    expect(alarms['IteratorAge-task-changes']).toMatchObject({
       Namespace: 'AWS/Lambda',
       MetricName: 'IteratorAge',
       Statistic: 'Maximum',
       Threshold: 600_000,
       EvaluationPeriods: 2,
     });
-    expect(alarms['FailureQueue-notifier']).toMatchObject({
+    expect(alarms['FailureQueue-task-changes']).toMatchObject({
       Namespace: 'AWS/SQS',
       MetricName: 'ApproximateNumberOfMessagesVisible',
-      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [idOf('AWS::SQS::Queue', 'NotifierSubscriptionDeadLetterQueue'), 'QueueName'] } }],
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [idOf('AWS::SQS::Queue', 'TaskChangesSubscriptionDeadLetterQueue'), 'QueueName'] } }],
       Threshold: 0,
       ComparisonOperator: 'GreaterThanThreshold',
     });
@@ -217,7 +217,7 @@ describe('alarms', () => {
   it('notifications exhausted and endpoints disabled: counted from the senders\' log lines, any in an hour', () => {
     const filters = Object.values(resourcesOf(template, 'AWS::Logs::MetricFilter')).map((f) => f.Properties);
     const senders = notificationSenders(functionNames);
-    expect(senders.sort()).toEqual(['delivery-worker', 'notifier', 'resend-notification']);
+    expect(senders.sort()).toEqual(['delivery-worker', 'resend-notification', 'task-changes']);
     expect(filters).toHaveLength(senders.length * 2);
     for (const [metricName, message] of Object.entries(LOG_EVENT_METRICS)) {
       for (const name of senders) {

@@ -72,7 +72,7 @@ describe('routes', () => {
 });
 
 describe('functions', () => {
-  it('creates one function per distinct route function, plus the authorizer, the reconciler and the notifier', () => {
+  it('creates one function per distinct route function, plus the authorizer, the reconciler and the task-changes consumer', () => {
     template.resourceCountIs('AWS::Lambda::Function', functionNames.length);
     expect([...stack.functions.keys()].sort()).toEqual([...functionNames].sort());
   });
@@ -323,7 +323,7 @@ describe('gateway responses', () => {
 });
 
 describe('outputs', () => {
-  it.each(['ApiUrl', 'TasksTableName', 'TasksTableStreamArn', 'UpstreamSecretArn', 'ClientsTableName', 'DeliveriesTableName', 'NotifierDeadLetterQueueUrl'])('exports %s', (name) => {
+  it.each(['ApiUrl', 'TasksTableName', 'TasksTableStreamArn', 'UpstreamSecretArn', 'ClientsTableName', 'DeliveriesTableName', 'TaskChangesDeadLetterQueueUrl'])('exports %s', (name) => {
     expect(template.findOutputs(name)[name]).toBeDefined();
   });
 

@@ -143,7 +143,7 @@ describe('routes added later', () => {
 
   it('creates one function per functionName, however many routes it serves', () => {
     const routeFunctions = new Set(routes.map((route) => route.functionName)).size;
-    // + the authorizer and the background functions (reconciler, notifier, delivery worker)
+    // + the authorizer and the background functions (reconciler, task-changes, delivery worker)
     template.resourceCountIs('AWS::Lambda::Function', routeFunctions + 1 + backgroundFunctions.length);
   });
 
@@ -211,7 +211,7 @@ describe('reconciler and task lifecycle from context', () => {
     for (const name of ['extend', 'create']) {
       expect(variables(name)).toMatchObject({ [ENV.reconcileAfterSeconds]: '120', [ENV.taskDeadlineSeconds]: '3600', [ENV.taskRetentionDays]: '30' });
     }
-    expect(variables('notifier')[ENV.taskRetentionDays]).toBe('30');
+    expect(variables('task-changes')[ENV.taskRetentionDays]).toBe('30');
   });
 
   it('rejects settings that contradict each other or are not whole numbers', () => {

@@ -15,13 +15,14 @@ import { createEndpointStore, endpointIdOf } from '#adapters/dynamodb/endpoint-s
 import { createMessageStore } from '#adapters/dynamodb/message-store';
 import { createTaskStore } from '#adapters/dynamodb/task-store';
 import { deliverToHook } from '#adapters/hook-delivery';
-import { notifyStatusChanges, type NotifyDeps } from '#domain/notify';
 import { type DeliveryStore, type EndpointStore, type MessageStore, type NewClient, silentLog, type TaskStore } from '#domain/ports';
-import { matchesFilterPattern, statusChangePatterns } from '#domain/task-events';
+import { matchesFilterPattern } from '#domain/task-events';
+import { streamTriggerOf } from '#functions/background';
 import { toTaskView } from '#domain/task';
 import { taskRecordSchema } from '#domain/task-record';
 import { createTestTables, type TestTables } from '../support/dynamo';
 import { startHookServer, type HookServer } from '../support/hook-server';
+import { notifyStatusChanges, type NotifyTestDeps as NotifyDeps } from '../support/notify-records';
 import { readWholeStream } from '../support/stream';
 import { taskItem } from '../support/tasks';
 
@@ -36,7 +37,8 @@ let hook: HookServer;
 let otherHook: HookServer;
 let seen = 0;
 
-const patterns = statusChangePatterns({ withNotifyHook: true });
+/** The consumer's own event filter (functions/background.ts). */
+const patterns = streamTriggerOf('task-changes').filterPatterns;
 
 /** Stream records written since the last call that pass the event source filter. */
 async function newStatusChanges(): Promise<DynamoDBRecord[]> {
@@ -159,7 +161,12 @@ it('sends nothing for writes that change no status, or tasks without a hook', as
   await tasks.deferCheck(task.task_id, 5000);
   await tasks.advance(task.task_id, { status: 'pending', at: 1003 }); // a no-op
   await tasks.advance(silent.task_id, { status: 'completed', at: 1004, videoUrl: 'https://v/2.mp4' });
-  expect(await newStatusChanges()).toEqual([]);
+  // The consumer is given every status change (other reactions want them); only the hook-less task's passes the filter.
+  const records = await newStatusChanges();
+  expect(records.map((record) => unmarshall(record.dynamodb!.NewImage as never).task_id)).toEqual([silent.task_id]);
+  expect(await notifyStatusChanges(deps(), records)).toEqual({ batchItemFailures: [] });
+  expect(hook.received).toHaveLength(0);
+  expect(await messages.ofTask(silent.task_id)).toEqual([]);
 });
 
 it('a failing hook fails no record: its message waits for the worker, the task\'s later change waits behind it', async () => {
@@ -219,7 +226,7 @@ it('a 410 disables the endpoint at once; later changes are written skipped and n
 it('never contacts a hook that resolves to a private address, and never tries it again', async () => {
   const task = await taskThrough(client, `https://hooks.example.test:${hook.port}/x`, ['pending']);
   const deployedDeps = deps({ policy: { allowLoopbackHttp: false } });
-  // The deployed notifier resolves the name itself; force the answer a hostile DNS would give.
+  // The deployed consumer resolves the name itself; force the answer a hostile DNS would give.
   const result = await notifyStatusChanges(
     { ...deployedDeps, deliver: (request) => deliverToHook({ ...request, resolve: async () => [{ address: '127.0.0.1', family: 4 }] }) },
     await newStatusChanges(),
