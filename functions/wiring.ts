@@ -32,6 +32,7 @@ import type { TaskChangeReaction } from '#domain/task-changes';
 import type { ReconcileDeps } from '#domain/reconcile';
 import { RECOVER_MAX_PER_CALL, type RecoverDeps, type ResendDeps } from '#domain/redeliver';
 import type { Lifecycle, SubmitDeps } from '#domain/submit-generation';
+import { usageReaction } from '#domain/usage-reaction';
 import { crashPoint } from './crash-points';
 import { readSettings } from './settings';
 import { tableNameFrom, type TableRole } from './tables';
@@ -169,7 +170,10 @@ const notifyDeps = /* @__PURE__ */ once(
  * A new reaction to task changes is one entry, with its needs added to the
  * consumer's in lib/function-needs.ts.
  */
-export const taskChangeReactions = /* @__PURE__ */ once((): readonly TaskChangeReaction[] => [notificationReaction(notifyDeps())]);
+export const taskChangeReactions = /* @__PURE__ */ once((): readonly TaskChangeReaction[] => [
+  notificationReaction(notifyDeps()),
+  usageReaction({ usage: usageStore(), now: nowSeconds, log: logger }),
+]);
 
 /**
  * The delivery worker's dependencies but its time budget. 16 attempts at

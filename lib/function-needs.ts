@@ -174,7 +174,7 @@ export const FUNCTION_NEEDS: Readonly<Record<string, FunctionNeeds>> = {
     invocation: 'asynchronous',
   },
   'task-changes': {
-    description: 'The one reader of the task stream: each status change to its reactions (notifications: durable messages, a short first attempt)',
+    description: 'The one reader of the task stream: each status change to its reactions (notifications: durable messages, a short first attempt; usage: open-task slots and counts per day)',
     // The union of its reactions' needs (functions/wiring.ts taskChangeReactions), each commented with its reaction.
     tables: [
       // Notifications: the client's webhook secret; the task itself comes in the stream record.
@@ -185,6 +185,9 @@ export const FUNCTION_NEEDS: Readonly<Record<string, FunctionNeeds>> = {
       { table: 'messages', actions: ['dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'] },
       // One record per delivery attempt.
       { table: 'deliveries', actions: ['dynamodb:PutItem'] },
+      // Usage: per transition into or out of a final state, one transaction of the marker (PutItem), the client's
+      // open-task count and the day's counts (UpdateItem).
+      { table: 'usage', actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'] },
     ],
     memorySize: 256,
     // Writes, and first attempts bounded by notifyFirstAttemptTimeoutMs, in parallel.
