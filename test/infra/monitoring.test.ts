@@ -55,7 +55,7 @@ describe('alarms', () => {
     ];
     expect(Object.keys(alarms).sort()).toEqual(expected.sort());
     // docs/operations.md counts them for a default stage.
-    expect(expected).toHaveLength(46);
+    expect(expected).toHaveLength(53);
   });
 
   it('are named after the stack, and each notifies the alarm topic when it fires and when it recovers', () => {
