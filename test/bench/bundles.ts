@@ -30,6 +30,9 @@ export const FUNCTION_NAMES = [
   'recover-notifications',
   'list-endpoints',
   'enable-endpoint',
+  'list-tasks',
+  'batch-get-tasks',
+  'get-usage',
 ] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 
@@ -140,6 +143,9 @@ export const FLOOR_OF: Readonly<Record<FunctionName, string>> = {
   'recover-notifications': 'recoverNotifications',
   'list-endpoints': 'listEndpoints',
   'enable-endpoint': 'enableEndpoint',
+  'list-tasks': 'listTasks',
+  'batch-get-tasks': 'batchGetTasks',
+  'get-usage': 'getUsage',
 };
 
 /**

@@ -19,7 +19,7 @@
 import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { DynamoDBClient, GetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { BatchGetItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type {
   APIGatewayAuthorizerResult,
@@ -363,6 +363,43 @@ export async function enableEndpoint(event: APIGatewayProxyEvent): Promise<APIGa
   } catch {
     return reply(404, requestId, null);
   }
+}
+
+/** The caller's tasks among some ids: one BatchGetItem (unprocessed keys not read again). */
+async function ownTasks(ids: readonly string[], ownerId: string) {
+  if (ids.length === 0) return [];
+  const tasks = env('TASKS_TABLE');
+  const { Responses = {} } = await dynamo().send(new BatchGetItemCommand({ RequestItems: { [tasks]: { Keys: ids.map((id) => ({ task_id: s(id) })), ConsistentRead: true } } }));
+  return (Responses[tasks] ?? []).filter((item) => item.owner_id?.S === ownerId).map((item) => view(text(item, 'task_id')!, item));
+}
+
+/** list-tasks: one Query of the owner index, one BatchGetItem of the page's tasks. */
+export async function listTasks(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+  const ownerId = String(event.requestContext.authorizer?.clientId);
+  const { Items = [] } = await dynamo().send(
+    new QueryCommand({ TableName: env('TASKS_TABLE'), IndexName: 'owner-tasks', KeyConditionExpression: 'owner_id = :o', ExpressionAttributeValues: { ':o': s(ownerId) }, ScanIndexForward: false, Limit: 20 }),
+  );
+  const tasks = await ownTasks(Items.map((item) => text(item, 'task_id')!), ownerId);
+  return reply(200, event.requestContext.requestId, { tasks: tasks.sort((a, b) => b.created_at - a.created_at), next_cursor: null });
+}
+
+/** batch-get-tasks: one BatchGetItem of the ids asked for. */
+export async function batchGetTasks(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+  const ids = [...new Set((JSON.parse(event.body ?? '{}').ids as string[]).map((id) => id.toLowerCase()))];
+  const tasks = await ownTasks(ids, String(event.requestContext.authorizer?.clientId));
+  return reply(200, event.requestContext.requestId, { tasks, not_found: ids.filter((id) => !tasks.some((task) => task.task_id === id)) });
+}
+
+/** get-usage: GetItem of the limits, Query of the days, side by side. */
+export async function getUsage(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+  const clientId = s(String(event.requestContext.authorizer?.clientId));
+  const [{ Item }, { Items = [] }] = await Promise.all([
+    dynamo().send(new GetItemCommand({ TableName: env('USAGE_TABLE'), Key: { client_id: clientId, usage_key: s('limits') }, ConsistentRead: true })),
+    dynamo().send(
+      new QueryCommand({ TableName: env('USAGE_TABLE'), KeyConditionExpression: 'client_id = :c AND begins_with(usage_key, :d)', ExpressionAttributeValues: { ':c': clientId, ':d': s('day#') } }),
+    ),
+  ]);
+  return reply(200, event.requestContext.requestId, { days: Items.map((item) => ({ day: text(item, 'usage_key'), submitted: Number(item.submitted?.N ?? 0) })), open_tasks: Number(Item?.open_tasks?.N ?? 0) });
 }
 
 /** reconciler: Query each shard of the open-task index; GET the upstream and UpdateItem each due task. */

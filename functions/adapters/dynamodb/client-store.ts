@@ -151,7 +151,8 @@ export function createClientStore({ client, clientsTable }: { client: DynamoDBDo
 
     keyOf: (apiKey) =>
       guarded(async () => {
-        const { Item } = await client.send(new GetCommand({ TableName: clientsTable, Key: { pk: keyPk(apiKey) } }));
+        // Strongly consistent: a key revoked or dropped is refused by the next authorizer run, not a replica's lag later.
+        const { Item } = await client.send(new GetCommand({ TableName: clientsTable, Key: { pk: keyPk(apiKey) }, ConsistentRead: true }));
         return typeof Item?.client_id === 'string' ? keyOf(Item) : undefined;
       }),
 
