@@ -230,3 +230,71 @@ describe('counting transitions', () => {
     expect(await usage.days(owner, '2000-01-01', '2999-12-31')).toEqual([{ day: TODAY, submitted: 1, completed: 0, failed_upstream: 0, failed_deadline: 0, refused: 1 }]);
   });
 });
+
+describe('under concurrency (simultaneous requests on DynamoDB Local)', () => {
+  it('many simultaneous submissions never exceed the open-task limit: exactly the limit are accepted, the others refused and written nowhere', async () => {
+    const owner = newClient();
+    await usage.setLimits(owner, { maxOpenTasks: 7 }, NOW);
+    const tasks = Array.from({ length: 40 }, () => submission(owner));
+    const outcomes = await Promise.all(tasks.map((task) => store.create(task, keyRecord(owner, `k-${task.task_id}`, task.task_id), ADMISSION).then(() => 'accepted', (e: unknown) => e)));
+    const accepted = tasks.filter((_, i) => outcomes[i] === 'accepted');
+    expect(accepted).toHaveLength(7);
+    for (const outcome of outcomes.filter((o) => o !== 'accepted')) expect(outcome).toMatchObject({ limit: 'open_tasks' });
+    expect(await usage.limits(owner)).toMatchObject({ openTasks: 7, submittedToday: 7 });
+    const stored = await Promise.all(tasks.map((task) => store.get(task.task_id)));
+    expect(stored.filter((task) => task !== undefined).map((task) => task!.task_id).sort()).toEqual(accepted.map((task) => task.task_id).sort());
+  });
+
+  it("many simultaneous first submissions of a day never exceed the tasks-per-day limit (the day's roll-over taken once)", async () => {
+    const owner = newClient();
+    await usage.setLimits(owner, { maxTasksPerDay: 5 }, NOW - 86_400);
+    const outcomes = await Promise.all(Array.from({ length: 30 }, () => store.create(submission(owner), undefined, ADMISSION).then(() => 'accepted', (e: unknown) => e)));
+    expect(outcomes.filter((o) => o === 'accepted')).toHaveLength(5);
+    for (const outcome of outcomes.filter((o) => o !== 'accepted')) expect(outcome).toMatchObject({ limit: 'tasks_per_day' });
+    expect(await usage.limits(owner)).toMatchObject({ day: TODAY, submittedToday: 5, openTasks: 5 });
+  });
+
+  it('submissions and endings side by side: the open-task count never exceeds the limit in any sample, and every ending frees its slot once', async () => {
+    const owner = newClient();
+    const max = 4;
+    await usage.setLimits(owner, { maxOpenTasks: max }, NOW);
+    const samples: number[] = [];
+    let running = true;
+    const sampler = (async () => {
+      while (running) {
+        samples.push((await usage.limits(owner)).openTasks);
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+    })();
+    let accepted = 0;
+    let refused = 0;
+    // 6 submitters, each submitting and ending its tasks in turn, 8 tries each: they compete for the 4 slots.
+    await Promise.all(
+      Array.from({ length: 6 }, async () => {
+        for (let i = 0; i < 8; i += 1) {
+          const task = submission(owner);
+          try {
+            await store.create(task, undefined, ADMISSION);
+          } catch (error) {
+            expect(error).toMatchObject({ limit: 'open_tasks' });
+            refused += 1;
+            continue;
+          }
+          accepted += 1;
+          const done = { ...task, task_status: 'completed' as const, status_rank: 3, updated_at: NOW };
+          // The stream may bring an ending twice: it frees one slot.
+          await Promise.all([usage.count(transitionEffect(task, done)!, NOW), usage.count(transitionEffect(task, done)!, NOW)]);
+        }
+      }),
+    );
+    running = false;
+    await sampler;
+    expect(accepted + refused).toBe(48);
+    expect(accepted).toBeGreaterThanOrEqual(max);
+    expect(samples.length).toBeGreaterThan(0);
+    expect(Math.max(...samples)).toBeLessThanOrEqual(max);
+    expect(Math.min(...samples)).toBeGreaterThanOrEqual(0);
+    expect(await usage.limits(owner)).toMatchObject({ openTasks: 0, submittedToday: accepted });
+    expect((await usage.days(owner, TODAY, TODAY))[0]).toMatchObject({ submitted: accepted, completed: accepted });
+  });
+});
