@@ -151,7 +151,7 @@ describe('batch read', () => {
         get(target, property, receiver) {
           if (property !== 'send') return Reflect.get(target, property, receiver);
           return async (command: any) => {
-            const out = await target.send(command);
+            const out: any = await target.send(command);
             if (command.constructor.name !== 'BatchGetCommand') return out;
             calls += 1;
             if (calls > unprocessedCalls) return out;
