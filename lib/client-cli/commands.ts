@@ -100,7 +100,7 @@ export const COMMANDS: Readonly<Record<string, ClientCommand>> = {
     args: ['NAME'],
     summary: 'creates a client and prints its id, API key and webhook secret (shown once: only the key\'s hash is stored)',
     run: async ({ args, target, print }) => {
-      const clients = createClientStore({ client: target.documentClient, clientsTable: target.tableName('clients') });
+      const clients = clientsOf(target);
       const created = await clients.create(clientName(args[0]));
       print(
         [
@@ -120,7 +120,7 @@ export const COMMANDS: Readonly<Record<string, ClientCommand>> = {
     args: ['NAME'],
     summary: "issues the client (NAME, or its id) a new webhook secret (shown once); notifications are signed with the old one too for the stage's webhookSecretOverlapSeconds",
     run: async ({ args, target, print }) => {
-      const clients = createClientStore({ client: target.documentClient, clientsTable: target.tableName('clients') });
+      const clients = clientsOf(target);
       const { client, rotated } = await rotateWebhookSecret(clients, args[0].trim());
       print(
         [

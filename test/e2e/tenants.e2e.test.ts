@@ -17,7 +17,6 @@
  *
  * Nothing printed here holds a key.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,7 +31,7 @@ import { outcomeCounter, utcDay, USAGE_COUNTERS } from '../../functions/domain/u
 import { isTerminal, type TaskItem } from '../../functions/domain/task';
 import { checkResponsesFrom } from '../support/api-responses';
 import { testEndpoint } from '../support/dynamo';
-import { REPO } from '../support/local-process';
+import { runClientCli } from '../support/client-cli';
 
 jest.setTimeout(120_000);
 
@@ -76,22 +75,8 @@ afterAll(async () => {
 });
 afterEach(() => sim.reset());
 
-/** `npm run client -- ...args` against the running stack: exit code and output, the key it printed apart. */
-async function client(...args: string[]) {
-  const child = spawn('npm', ['run', '--silent', 'client', '--', ...args], {
-    cwd: REPO,
-    env: { ...process.env, LOCAL_STATE_FILE: stateFile, AWS_REGION: '', AWS_PROFILE: '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk) => (stdout += chunk));
-  child.stderr.on('data', (chunk) => (stderr += chunk));
-  const status = await new Promise<number | null>((resolve) => child.once('close', resolve));
-  const key = /API key\s+(lgw_\S+)/.exec(stdout)?.[1];
-  const redact = (text: string) => text.replace(/(lgw_|whsec_)\S+/g, '$1<redacted>');
-  return { status, key, stdout: redact(stdout), stderr: redact(stderr) };
-}
+/** `npm run client -- ...args` against the running stack. */
+const client = (...args: string[]) => runClientCli(args, { LOCAL_STATE_FILE: stateFile });
 
 async function newClient(name: string): Promise<string> {
   const created = await client('create', name);
