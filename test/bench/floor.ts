@@ -19,7 +19,7 @@
 import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { BatchGetItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { BatchGetItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, QueryCommand, TransactWriteItemsCommand, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type {
   APIGatewayAuthorizerResult,
@@ -118,7 +118,7 @@ export async function authorizer(event: APIGatewayTokenAuthorizerEvent): Promise
   };
 }
 
-/** extend and create: GetItem parent (extend), PutItem task, the key (cached), POST upstream, UpdateItem. */
+/** extend and create: GetItem parent (extend), the task with its client's slot and day count in one transaction, the key (cached), POST upstream, UpdateItem. */
 export async function submit(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
   const tasks = env('TASKS_TABLE');
   const requestId = event.requestContext.requestId;
@@ -144,7 +144,18 @@ export async function submit(event: APIGatewayProxyEvent): Promise<APIGatewayPro
   if (parentUpstreamId !== undefined) item.parent_upstream_id = s(parentUpstreamId);
   if (typeof body.expand_prompt === 'boolean') item.expand_prompt = { BOOL: body.expand_prompt };
   for (const field of ['image_url', 'image_end_url', 'notify_hook']) if (typeof body[field] === 'string') item[field] = s(body[field]);
-  await dynamo().send(new PutItemCommand({ TableName: tasks, Item: item, ConditionExpression: 'attribute_not_exists(task_id)' }));
+  // Issue 12: the task, its client's open-task slot and the day's count in one transaction (no limit checked: a floor).
+  const usage = env('USAGE_TABLE');
+  const day = new Date(now * 1000).toISOString().slice(0, 10);
+  await dynamo().send(
+    new TransactWriteItemsCommand({
+      TransactItems: [
+        { Put: { TableName: tasks, Item: item, ConditionExpression: 'attribute_not_exists(task_id)' } },
+        { Update: { TableName: usage, Key: { client_id: s(ownerId), usage_key: s('limits') }, UpdateExpression: 'SET usage_day = :d ADD open_tasks :one, submitted_today :one', ExpressionAttributeValues: { ':d': s(day), ':one': n(1) } } },
+        { Update: { TableName: usage, Key: { client_id: s(ownerId), usage_key: s(`day#${day}`) }, UpdateExpression: 'ADD submitted :one', ExpressionAttributeValues: { ':one': n(1) } } },
+      ],
+    }),
+  );
 
   const path = parentUpstreamId === undefined ? '/luma/generations' : `/luma/generations/${encodeURIComponent(parentUpstreamId)}/extend`;
   const submission = { user_prompt: body.user_prompt, expand_prompt: body.expand_prompt, image_url: body.image_url, image_end_url: body.image_end_url, notify_hook: `${env('CALLBACK_BASE_URL')}/luma/callbacks/${taskId}.${secret}` };
