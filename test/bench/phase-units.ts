@@ -94,6 +94,8 @@ export interface LimitsRun {
   readonly maxOpenTasks: number;
   readonly submissions: number;
   readonly concurrency: number;
+  /** Submission i starts no earlier than i * intervalMs. */
+  readonly intervalMs: number;
   readonly accepted: number;
   readonly refusedByLimit: number;
   readonly otherAnswers: Record<string, number>;
@@ -159,7 +161,9 @@ async function limitsRun(ctx: BenchContext): Promise<LimitsRun> {
   const { stack, sim, doc } = ctx;
   const maxOpenTasks = 5;
   const submissions = ctx.config.quick ? 60 : 240;
-  const concurrency = 16;
+  const concurrency = 8;
+  // Paced, so that slots free (through the stream) while submissions keep coming; the samplers light, not to starve DynamoDB Local.
+  const intervalMs = 40;
   const clients = createClientStore({ client: doc, clientsTable: stack.tableNames.clients });
   const created = await clients.create(`bench-limits-${randomUUID().slice(0, 8)}`);
   const usage = createUsageStore({ client: doc, usageTable: stack.tableNames.usage, retentionDays: () => 30 });
@@ -173,7 +177,7 @@ async function limitsRun(ctx: BenchContext): Promise<LimitsRun> {
   const sampleCounter = (async () => {
     while (running) {
       counter.push((await usage.limits(created.clientId)).openTasks);
-      await new Promise((resolve) => setTimeout(resolve, 5));
+      await new Promise((resolve) => setTimeout(resolve, 20));
     }
   })();
   const sampleOpen = (async () => {
@@ -191,7 +195,7 @@ async function limitsRun(ctx: BenchContext): Promise<LimitsRun> {
         count += [...found.values()].filter((task) => !isTerminal(task.task_status)).length;
       }
       open.push(count);
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await new Promise((resolve) => setTimeout(resolve, 250));
     }
   })();
   const started = performance.now();
@@ -199,6 +203,7 @@ async function limitsRun(ctx: BenchContext): Promise<LimitsRun> {
     const run = await runLoad(ctx.workDir, {
       baseUrl: stack.url,
       concurrency,
+      intervalMs,
       requests: Array.from({ length: submissions }, (_, i) => ({
         method: 'POST' as const,
         path: i % 2 === 0 ? '/luma/generations' : `/luma/generations/${SEED_GENERATION_ID}/extend`,
@@ -235,6 +240,7 @@ async function limitsRun(ctx: BenchContext): Promise<LimitsRun> {
       maxOpenTasks,
       submissions,
       concurrency,
+      intervalMs,
       accepted,
       refusedByLimit,
       otherAnswers: answers,
