@@ -170,6 +170,7 @@ async function limitsRun(ctx: BenchContext): Promise<LimitsRun> {
   await usage.setLimits(created.clientId, { maxOpenTasks }, Math.floor(Date.now() / 1000));
   const store = createTaskStore({ client: doc, tasksTable: stack.tableNames.tasks, idempotencyTable: stack.tableNames.idempotency });
   // Random outcomes: a fifth refused by the upstream (their tasks end at once), the rest completed by callbacks.
+  sim.reset(); // callbacks on again (the phase dropped them before)
   sim.setFaults({ errorRate: 0.2, errorStatus: 400 });
   const counter: number[] = [];
   const open: number[] = [];
