@@ -17,7 +17,7 @@ import { GetCommand, ScanCommand, TransactWriteCommand, UpdateCommand, type Dyna
 import { conflict, storeUnavailable } from '#domain/errors';
 import { MAX_KEY_OVERLAP_SECONDS, newClientKey, newWebhookSecret, sha256Hex } from '#domain/credentials';
 import type { Client, ClientKey, ClientStore, NewClient } from '#domain/ports';
-import { guarded, isConditionFailure } from './document-client';
+import { allPages, guarded, isConditionFailure } from './document-client';
 import { cancellationReasons } from './transactions';
 
 const CLIENT_PREFIX = 'client#';
@@ -50,18 +50,12 @@ function keyOf(item: Record<string, any>): ClientKey {
 
 export function createClientStore({ client, clientsTable }: { client: DynamoDBDocumentClient; clientsTable: string }): ClientStore {
   /** Every item of the table that passes the filter (an admin read). */
-  const scan = async (filter: string, values: Record<string, unknown>, names?: Record<string, string>): Promise<Record<string, any>[]> => {
-    const items: Record<string, any>[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await client.send(
+  const scan = (filter: string, values: Record<string, unknown>, names?: Record<string, string>) =>
+    allPages<Record<string, any>>((start) =>
+      client.send(
         new ScanCommand({ TableName: clientsTable, FilterExpression: filter, ExpressionAttributeNames: names, ExpressionAttributeValues: values, ExclusiveStartKey: start, ConsistentRead: true }),
-      );
-      items.push(...(page.Items ?? []));
-      start = page.LastEvaluatedKey;
-    } while (start);
-    return items;
-  };
+      ),
+    );
 
   /**
    * Changes a client's keys in one transaction built from its item and its

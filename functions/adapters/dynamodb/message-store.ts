@@ -11,7 +11,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { dueShard, type DueMessage, type MessageItem } from '#domain/message';
 import type { MessageClaim, MessageStore } from '#domain/ports';
 import { DUE_MESSAGES_INDEX, UNDELIVERED_MESSAGES_INDEX } from '../../tables';
-import { guarded, isConditionFailure } from './document-client';
+import { allPages, guarded, isConditionFailure } from './document-client';
 
 export interface MessageStoreOptions {
   readonly client: DynamoDBDocumentClient;
@@ -97,11 +97,9 @@ export function createMessageStore({ client, messagesTable }: MessageStoreOption
     get: (taskId, seq) => guarded(() => readMessage(taskId, seq)),
 
     ofTask: (taskId) =>
-      guarded(async () => {
-        const items: MessageItem[] = [];
-        let start: Record<string, unknown> | undefined;
-        do {
-          const page = await client.send(
+      guarded(() =>
+        allPages<MessageItem>((start) =>
+          client.send(
             new QueryCommand({
               TableName: messagesTable,
               KeyConditionExpression: 'task_id = :task',
@@ -109,12 +107,9 @@ export function createMessageStore({ client, messagesTable }: MessageStoreOption
               ConsistentRead: true,
               ExclusiveStartKey: start,
             }),
-          );
-          items.push(...((page.Items ?? []) as MessageItem[]));
-          start = page.LastEvaluatedKey;
-        } while (start);
-        return items;
-      }),
+          ),
+        ),
+      ),
 
     pendingBefore: (taskId, seq) =>
       guarded(async () => {

@@ -14,7 +14,7 @@ import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type Dyn
 import type { UsageStore } from '#domain/ports';
 import { emptyDay, USAGE_COUNTERS, utcDay, type DayUsage, type LimitsState, type TransitionEffect, type UsageCounter } from '#domain/usage';
 import { cancellationReasons, retryingConflicts } from './transactions';
-import { guarded } from './document-client';
+import { allPages, guarded } from './document-client';
 
 export const LIMITS_KEY = 'limits';
 const DAY_PREFIX = 'day#';
@@ -152,21 +152,17 @@ export function createUsageStore({ client, usageTable, retentionDays }: UsageSto
 
     days: (clientId, from, to) =>
       guarded(async () => {
-        const days: DayUsage[] = [];
-        let start: Record<string, unknown> | undefined;
-        do {
-          const page = await client.send(
+        const items = await allPages<Record<string, unknown>>((start) =>
+          client.send(
             new QueryCommand({
               TableName: usageTable,
               KeyConditionExpression: 'client_id = :client AND usage_key BETWEEN :from AND :to',
               ExpressionAttributeValues: { ':client': clientId, ':from': dayKey(from), ':to': dayKey(to) },
               ExclusiveStartKey: start,
             }),
-          );
-          days.push(...(page.Items ?? []).map(dayUsageOf));
-          start = page.LastEvaluatedKey;
-        } while (start);
-        return days;
+          ),
+        );
+        return items.map(dayUsageOf);
       }),
 
     count: (effect: TransitionEffect, at: number) =>
