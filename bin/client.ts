@@ -63,8 +63,10 @@ async function main(argv: string[]): Promise<number> {
     console.log(usage());
     return 0;
   }
-  if (parsed.positionals.length !== command.args.length) {
-    throw new UsageError(`${name} takes ${command.args.join(' ')}, got ${parsed.positionals.length === 0 ? 'nothing' : parsed.positionals.join(' ')}`);
+  const required = command.args.filter((arg) => !arg.startsWith('[')).length;
+  if (parsed.positionals.length < required || parsed.positionals.length > command.args.length) {
+    const takes = command.args.length === 0 ? 'no argument' : command.args.join(' ');
+    throw new UsageError(`${name} takes ${takes}, got ${parsed.positionals.length === 0 ? 'nothing' : parsed.positionals.join(' ')}`);
   }
   for (const option of ['stack', 'region'] as const) {
     if (parsed.values[option] === '') throw new UsageError(`--${option} needs a value`);

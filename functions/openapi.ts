@@ -77,16 +77,23 @@ function errorResponse(status: number, components: SchemaComponents) {
   };
 }
 
-/** Path and header parameters: one per property of the path schema, one per header. */
+/** Path, query and header parameters: one per property of the path and query schemas, one per header. */
 function parameters(contract: RouteContract, components: SchemaComponents) {
-  const parameter = (name: string, where: 'path' | 'header', schema: z.ZodMiniType, required: boolean) => {
+  const parameter = (name: string, where: 'path' | 'query' | 'header', schema: z.ZodMiniType, required: boolean) => {
     const { description, ...json } = components.convert(schema, 'input');
     return { name, in: where, required, ...(typeof description === 'string' && { description }), schema: json };
   };
   const pathSchema = contract.pathParameters;
   const path = pathSchema ? Object.entries(pathSchema.shape as Record<string, z.ZodMiniType>).map(([name, schema]) => parameter(name, 'path', schema, true)) : [];
+  const querySchema = contract.query;
+  const query = querySchema
+    ? Object.entries(querySchema.shape as Record<string, z.ZodMiniType>).map(([name, schema]) => {
+        const optional = schema._zod.optin === 'optional';
+        return parameter(name, 'query', optional ? ((schema as unknown as z.ZodMiniOptional).def.innerType as z.ZodMiniType) : schema, !optional);
+      })
+    : [];
   const header = Object.entries(contract.headers ?? {}).map(([name, schema]) => parameter(name, 'header', schema, false));
-  return [...path, ...header];
+  return [...path, ...query, ...header];
 }
 
 function operation(route: RouteDefinition, components: SchemaComponents, usedErrors: Set<number>) {

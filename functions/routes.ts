@@ -10,7 +10,19 @@ import * as z from 'zod/mini';
 import { upstreamGenerationSchema } from './adapters/upstream/response';
 import { generationRequestSchema, idempotencyKeySchema, taskIdPathSchema } from './domain/generation-request';
 import { endpointIdPathSchema, recoverRequestSchema } from './domain/notification-requests';
-import { callbackOutcomeSchema, deliveryListSchema, endpointListSchema, endpointViewSchema, notificationViewSchema, recoverResultSchema, taskViewSchema } from './domain/views';
+import { batchRequestSchema, listQuerySchema, usageQuerySchema } from './domain/tenant-requests';
+import {
+  callbackOutcomeSchema,
+  deliveryListSchema,
+  endpointListSchema,
+  endpointViewSchema,
+  notificationViewSchema,
+  recoverResultSchema,
+  taskBatchSchema,
+  taskPageSchema,
+  taskViewSchema,
+  usageViewSchema,
+} from './domain/views';
 import type { ErrorStatus } from './http/error-catalog';
 
 export type RouteAuth = 'client' | 'none';
@@ -31,6 +43,8 @@ export type RouteFront = 'rest-api' | 'function-url';
 export interface RouteContract {
   /** The path's {params}, one property each. */
   readonly pathParameters?: z.ZodMiniObject;
+  /** The query string's parameters, one property each (values arrive as text). */
+  readonly query?: z.ZodMiniObject;
   /** Optional request headers by name (Authorization is the security scheme, not listed). */
   readonly headers?: Readonly<Record<string, z.ZodMiniType>>;
   readonly body?: z.ZodMiniType;
@@ -113,6 +127,33 @@ export const routes: readonly RouteDefinition[] = [
     jsonBody: false,
     summary: 'Read one of your tasks',
     contract: { pathParameters: taskIdPathSchema, data: taskViewSchema, errors: [400, 404] },
+  },
+  {
+    functionName: 'list-tasks',
+    method: 'GET',
+    path: '/luma/generations',
+    auth: 'client',
+    jsonBody: false,
+    summary: 'Your tasks, newest first, a page at a time (by status, created after a time)',
+    contract: { query: listQuerySchema, data: taskPageSchema, errors: [400] },
+  },
+  {
+    functionName: 'batch-get-tasks',
+    method: 'POST',
+    path: '/luma/tasks',
+    auth: 'client',
+    jsonBody: true,
+    summary: 'Up to 100 of your tasks by id at once (ids that are no task of yours are listed as not_found)',
+    contract: { body: batchRequestSchema, data: taskBatchSchema, errors: [400, 413, 415] },
+  },
+  {
+    functionName: 'get-usage',
+    method: 'GET',
+    path: '/luma/usage',
+    auth: 'client',
+    jsonBody: false,
+    summary: 'Your usage per UTC day (tasks submitted, completed, failed, refused; only completed tasks are billable) and your limits',
+    contract: { query: usageQuerySchema, data: usageViewSchema, errors: [400] },
   },
   {
     functionName: 'list-deliveries',

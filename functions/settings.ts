@@ -47,7 +47,25 @@ function setting<T, const S extends Omit<SettingSpec<T>, 'kind'>>(kind: SettingK
 const SUBMITTERS = ['extend', 'create'];
 const UPSTREAM_CALLERS = [...SUBMITTERS, 'reconciler'];
 /** Every Lambda of the stack (functions/background.ts's functionNames; a test holds them equal). */
-export const EVERY_FUNCTION = ['authorizer', 'extend', 'create', 'get-task', 'list-deliveries', 'callback', 'reconciler', 'task-changes', 'delivery-worker', 'resend-notification', 'recover-notifications', 'list-endpoints', 'enable-endpoint', 'asset-worker'];
+export const EVERY_FUNCTION = [
+  'authorizer',
+  'extend',
+  'create',
+  'get-task',
+  'list-deliveries',
+  'callback',
+  'reconciler',
+  'task-changes',
+  'delivery-worker',
+  'resend-notification',
+  'recover-notifications',
+  'list-endpoints',
+  'enable-endpoint',
+  'list-tasks',
+  'batch-get-tasks',
+  'get-usage',
+  'asset-worker',
+];
 /**
  * The functions that send notifications: the stream consumer's first attempt, the worker's retries, a client's
  * resend, and the asset worker's first attempt of a `completed` notification once the task's media are stored.
@@ -243,6 +261,23 @@ export const SETTINGS = {
     context: true,
     default: 1,
     description: 'schedule of the asset worker\'s sweep (retries of copies; copies whose first invocation was lost)',
+  }),
+  // --- clients: keys, limits, usage --------------------------------------------------------------
+  clientKeyOverlapSeconds: setting(integer({ min: 0, max: 604_800 }), {
+    env: 'CLIENT_KEY_OVERLAP_SECONDS',
+    readBy: ['authorizer'],
+    context: true,
+    default: 86_400,
+    local: {},
+    description: "after a client's API key is rotated, how long the old key is still accepted (at most 7 days)",
+  }),
+  usageRetentionDays: setting(integer({ min: 1, max: 3660 }), {
+    env: 'USAGE_RETENTION_DAYS',
+    // The writers of usage: the submitters (the day's submission) and the task-changes consumer (final states).
+    readBy: [...SUBMITTERS, 'task-changes'],
+    context: true,
+    default: 400,
+    description: "TTL of each client's usage per day (GET /luma/usage, npm run client -- usage)",
   }),
 
   // --- the deployed stack --------------------------------------------------------------------------

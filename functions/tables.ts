@@ -17,7 +17,7 @@ export interface IndexDefinition {
   readonly indexName: string;
   readonly partitionKey: KeyAttribute;
   readonly sortKey?: KeyAttribute;
-  /** Attributes projected besides the keys (INCLUDE projection). */
+  /** Attributes projected besides the keys (INCLUDE projection); none: a KEYS_ONLY index. */
   readonly nonKeyAttributes: readonly string[];
 }
 
@@ -48,6 +48,13 @@ export function shardOf(id: string, shards: number): string {
 export function openShard(taskId: string): string {
   return shardOf(taskId, OPEN_TASK_SHARDS);
 }
+
+/**
+ * Every task by its owner, newest first (GET /luma/generations). Keys only:
+ * it is written once per task (at its creation; nothing a task's later
+ * writes change is projected), and a page reads the tasks themselves.
+ */
+export const OWNER_TASKS_INDEX = 'owner-tasks';
 
 /** The sparse index of notification messages due for an attempt, which the delivery worker reads. */
 export const DUE_MESSAGES_INDEX = 'due-messages';
@@ -83,14 +90,24 @@ const tasks: TableDefinition = {
       sortKey: { name: 'check_after', type: 'N' },
       nonKeyAttributes: ['upstream_id', 'task_status', 'created_at', 'deadline_at', 'owner_id'],
     },
+    {
+      indexName: OWNER_TASKS_INDEX,
+      partitionKey: { name: 'owner_id', type: 'S' },
+      sortKey: { name: 'created_at', type: 'N' },
+      nonKeyAttributes: [],
+    },
   ],
 };
 
-/** Clients (`client#<id>`) and their key hashes (`key#<sha256>`). */
+/**
+ * Clients (`client#<id>`) and their key hashes (`key#<sha256>`). A key
+ * replaced by a rotation carries `expires_at` (TTL) once its overlap is over.
+ */
 const clients: TableDefinition = {
   id: 'Clients',
   env: 'CLIENTS_TABLE',
   partitionKey: { name: 'pk', type: 'S' },
+  timeToLiveAttribute: 'expires_at',
   globalSecondaryIndexes: [],
 };
 
@@ -181,8 +198,24 @@ const assetJobs: TableDefinition = {
   ],
 };
 
+/**
+ * Each client's limits and usage (functions/domain/usage.ts), keyed by the
+ * client and an item name: `limits` (the limits and the counters they are
+ * held to: open tasks, today's submissions), `day#<YYYY-MM-DD>` (the usage of
+ * one UTC day), and `mark#<task>#<transition>` (a task transition already
+ * counted, so a replayed stream record counts nothing twice; expired by TTL).
+ */
+const usage: TableDefinition = {
+  id: 'Usage',
+  env: 'USAGE_TABLE',
+  partitionKey: { name: 'client_id', type: 'S' },
+  sortKey: { name: 'usage_key', type: 'S' },
+  timeToLiveAttribute: 'expires_at',
+  globalSecondaryIndexes: [],
+};
+
 /** Every table, by its role. */
-export const TABLES = { tasks, clients, idempotency, deliveries, messages, endpoints, assetJobs } as const satisfies Record<string, TableDefinition>;
+export const TABLES = { tasks, clients, idempotency, deliveries, messages, endpoints, assetJobs, usage } as const satisfies Record<string, TableDefinition>;
 
 export type TableRole = keyof typeof TABLES;
 export const tableRoles = Object.keys(TABLES) as TableRole[];

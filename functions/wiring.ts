@@ -20,6 +20,7 @@ import { documentClient } from '#adapters/dynamodb/document-client';
 import { createEndpointStore } from '#adapters/dynamodb/endpoint-store';
 import { createMessageStore } from '#adapters/dynamodb/message-store';
 import { createTaskStore } from '#adapters/dynamodb/task-store';
+import { createUsageStore } from '#adapters/dynamodb/usage-store';
 import { deliverToHook } from '#adapters/hook-delivery';
 import { logger } from '#adapters/logger';
 import { createMediaCopier } from '#adapters/media-copy';
@@ -40,6 +41,7 @@ import type { TaskChangeReaction } from '#domain/task-changes';
 import type { ReconcileDeps } from '#domain/reconcile';
 import { RECOVER_MAX_PER_CALL, type RecoverDeps, type ResendDeps } from '#domain/redeliver';
 import type { Lifecycle, SubmitDeps } from '#domain/submit-generation';
+import { usageReaction } from '#domain/usage-reaction';
 import { crashPoint } from './crash-points';
 import { readSettings } from './settings';
 import { tableNameFrom, type TableRole } from './tables';
@@ -64,7 +66,12 @@ export const settings = /* @__PURE__ */ once(() => readSettings(process.env));
 const tableName = (role: TableRole) => tableNameFrom(process.env, role);
 
 export const taskStore = /* @__PURE__ */ once(() =>
-  createTaskStore({ client: documentClient(), tasksTable: tableName('tasks'), idempotencyTable: tableName('idempotency') }),
+  createTaskStore({ client: documentClient(), tasksTable: tableName('tasks'), idempotencyTable: tableName('idempotency'), usageTable: tableName('usage') }),
+);
+
+/** Limits and usage; the retention of a day's usage is read only by the functions that count (usageRetentionDays' readBy). */
+export const usageStore = /* @__PURE__ */ once(() =>
+  createUsageStore({ client: documentClient(), usageTable: tableName('usage'), retentionDays: () => settings().usageRetentionDays }),
 );
 
 export const clientStore = /* @__PURE__ */ once(() => createClientStore({ client: documentClient(), clientsTable: tableName('clients') }));
@@ -128,6 +135,7 @@ export const submitDeps = /* @__PURE__ */ once(
     upstream: upstream(),
     callbackBaseUrl: settings().callbackBaseUrl,
     lifecycle: lifecycle(),
+    admission: { retentionDays: settings().usageRetentionDays },
     submitWindowSeconds: Math.ceil(SUBMIT_FUNCTION_TIMEOUT_MS / 1000),
     inFlightWaitMs: 3000,
     now: nowSeconds,
@@ -233,6 +241,7 @@ export const taskChangeReactions = /* @__PURE__ */ once((): readonly TaskChangeR
   notificationReaction(notifyDeps()),
   // Completed tasks: their media copied into the gateway's bucket (the asset worker, started per task).
   assetJobReaction(assetReactionDeps()),
+  usageReaction({ usage: usageStore(), now: nowSeconds, log: logger }),
 ]);
 
 /**

@@ -1,5 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
-import { DUE_ASSET_JOBS_INDEX, DUE_MESSAGES_INDEX, OPEN_TASKS_INDEX, UNDELIVERED_MESSAGES_INDEX, type TableRole } from '../functions/tables';
+import { DUE_ASSET_JOBS_INDEX, DUE_MESSAGES_INDEX, OPEN_TASKS_INDEX, OWNER_TASKS_INDEX, UNDELIVERED_MESSAGES_INDEX, type TableRole } from '../functions/tables';
 import { SETTINGS } from '../functions/settings';
 import { CALLBACK_FUNCTION_TIMEOUT_SECONDS, SUBMIT_FUNCTION_TIMEOUT_MS, timeoutSecondsFor } from '../functions/time-budget';
 
@@ -49,6 +49,8 @@ const submitter = (description: string): FunctionNeeds => ({
   tables: [
     { table: 'tasks', actions: TASK_WRITER },
     { table: 'idempotency', actions: IDEMPOTENCY },
+    // In the task's own transaction: the client's open-task slot and the day's submission count (limits item, day item).
+    { table: 'usage', actions: ['dynamodb:UpdateItem'] },
   ],
   memorySize: 512,
   timeout: Duration.millis(SUBMIT_FUNCTION_TIMEOUT_MS),
@@ -82,6 +84,34 @@ export const FUNCTION_NEEDS: Readonly<Record<string, FunctionNeeds>> = {
     tables: [{ table: 'tasks', actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] }],
     memorySize: 256,
     timeout: Duration.seconds(CALLBACK_FUNCTION_TIMEOUT_SECONDS),
+    invocation: 'synchronous',
+  },
+  'list-tasks': {
+    description: "GET /luma/generations: the caller's tasks, newest first, a page at a time",
+    tables: [
+      // The owner index (keys only), within the caller's partition; then the page's tasks themselves.
+      { table: 'tasks', actions: ['dynamodb:Query'], index: OWNER_TASKS_INDEX },
+      { table: 'tasks', actions: ['dynamodb:BatchGetItem'] },
+    ],
+    memorySize: 256,
+    // Up to 5 index pages and batch reads with a status filter; a page stops looking 2 s before the end (task-listing.ts).
+    timeout: Duration.seconds(timeoutSecondsFor(4)),
+    invocation: 'synchronous',
+  },
+  'batch-get-tasks': {
+    description: "POST /luma/tasks: up to 100 of the caller's tasks by id",
+    tables: [{ table: 'tasks', actions: ['dynamodb:BatchGetItem'] }],
+    memorySize: 256,
+    // One BatchGetItem, and its unprocessed keys read again while time is left (then a 503).
+    timeout: Duration.seconds(timeoutSecondsFor(2)),
+    invocation: 'synchronous',
+  },
+  'get-usage': {
+    description: "GET /luma/usage: the caller's usage per UTC day and its limits",
+    tables: [{ table: 'usage', actions: ['dynamodb:GetItem', 'dynamodb:Query'] }],
+    memorySize: 256,
+    // The days' Query and the limits' GetItem, side by side.
+    timeout: Duration.seconds(timeoutSecondsFor(2)),
     invocation: 'synchronous',
   },
   'list-deliveries': {
@@ -146,7 +176,7 @@ export const FUNCTION_NEEDS: Readonly<Record<string, FunctionNeeds>> = {
     invocation: 'asynchronous',
   },
   'task-changes': {
-    description: 'The one reader of the task stream: each status change to its reactions (notifications: durable messages, a short first attempt)',
+    description: 'The one reader of the task stream: each status change to its reactions (notifications: durable messages, a short first attempt; usage: open-task slots and counts per day)',
     // The union of its reactions' needs (functions/wiring.ts taskChangeReactions), each commented with its reaction.
     tables: [
       // Notifications: the client's webhook secret; the task itself comes in the stream record.
@@ -161,6 +191,9 @@ export const FUNCTION_NEEDS: Readonly<Record<string, FunctionNeeds>> = {
       { table: 'tasks', actions: ['dynamodb:GetItem'] },
       // Assets: one conditional PutItem per completed task (its job); the asset worker's invocation is granted by the stack.
       { table: 'assetJobs', actions: ['dynamodb:PutItem'] },
+      // Usage: per transition into or out of a final state, one transaction of the marker (PutItem), the client's
+      // open-task count and the day's counts (UpdateItem).
+      { table: 'usage', actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'] },
     ],
     memorySize: 256,
     // Writes, and first attempts bounded by notifyFirstAttemptTimeoutMs, in parallel.

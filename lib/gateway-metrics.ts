@@ -68,6 +68,12 @@ export const GATEWAY_METRICS = {
     emittedBy: ['reconciler'],
     when: '1 per task failed because the upstream never confirmed its submission (no upstream id by its confirmation deadline)',
   },
+  SubmissionsLimited: {
+    unit: 'Count',
+    emittedBy: SUBMITTERS,
+    when: "1 per submission refused (429) by its client's limits, which wrote nothing; also by limit (open_tasks, tasks_per_day)",
+    breakdown: ['limit'],
+  },
 
   // --- the upstream --------------------------------------------------------------------------------
   UpstreamRequests: { unit: 'Count', emittedBy: UPSTREAM_CALLERS, when: '1 per HTTP request to the upstream (submission or look-up), whatever its outcome' },

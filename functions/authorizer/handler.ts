@@ -1,12 +1,15 @@
 /**
- * The client authorizer (API Gateway TOKEN authorizer, cached by API Gateway).
- * Looks the Bearer key's hash up in the clients table; the key itself is
- * never stored or logged.
+ * The client authorizer (API Gateway TOKEN authorizer, cached by API Gateway
+ * for authorizerCacheTtlSeconds; it keeps no cache of its own). Looks the
+ * Bearer key's hash up in the clients table; the key itself is never stored
+ * or logged. A key a rotation replaced is accepted for clientKeyOverlapSeconds
+ * after the rotation; a revoked client's keys are deleted, so unknown.
  */
 import type { APIGatewayAuthorizerResult, APIGatewayTokenAuthorizerEvent, Context } from 'aws-lambda';
 import { logger } from '#adapters/logger';
+import { keyStillAccepted } from '#domain/credentials';
 import type { ClientStore } from '#domain/ports';
-import { clientStore } from '#functions/wiring';
+import { clientStore, nowSeconds, settings } from '#functions/wiring';
 
 /** API Gateway answers 401 when an authorizer throws exactly this. */
 const UNAUTHORIZED = 'Unauthorized';
@@ -27,14 +30,25 @@ export function stageWildcard(methodArn: string): string {
   return `${apiArn}/${stage}/*/*`;
 }
 
-export async function authorize(clients: ClientStore, event: APIGatewayTokenAuthorizerEvent): Promise<APIGatewayAuthorizerResult> {
+export interface AuthorizeOptions {
+  /** How long a key replaced by a rotation stays accepted (clientKeyOverlapSeconds). */
+  readonly keyOverlapSeconds: number;
+  readonly now: () => number;
+}
+
+export async function authorize(clients: Pick<ClientStore, 'keyOf'>, event: APIGatewayTokenAuthorizerEvent, options: AuthorizeOptions): Promise<APIGatewayAuthorizerResult> {
   const key = bearerKey(event.authorizationToken);
   if (key === undefined) throw new Error(UNAUTHORIZED);
-  const clientId = await clients.clientIdForKey(key);
-  if (clientId === undefined) {
+  const found = await clients.keyOf(key);
+  if (found === undefined) {
     logger.info('unknown client key');
     throw new Error(UNAUTHORIZED);
   }
+  if (!keyStillAccepted(found.replacedAt, options.now(), options.keyOverlapSeconds)) {
+    logger.info('client key replaced by a rotation, past its overlap', { client_id: found.clientId });
+    throw new Error(UNAUTHORIZED);
+  }
+  const clientId = found.clientId;
   return {
     principalId: clientId,
     policyDocument: {
@@ -51,5 +65,5 @@ export async function authorize(clients: ClientStore, event: APIGatewayTokenAuth
  */
 export const handler = (event: APIGatewayTokenAuthorizerEvent, context?: Context) => {
   if (context) logger.addContext(context);
-  return authorize(clientStore(), event);
+  return authorize(clientStore(), event, { keyOverlapSeconds: settings().clientKeyOverlapSeconds, now: nowSeconds });
 };

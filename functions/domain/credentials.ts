@@ -37,3 +37,15 @@ export function secretMatchesHash(secret: string, storedHash: string | undefined
   const actual = createHash('sha256').update(secret, 'utf8').digest();
   return expected.length === actual.length && timingSafeEqual(expected, actual);
 }
+
+/**
+ * The longest a key replaced by a rotation may stay accepted (the bound of
+ * clientKeyOverlapSeconds): its record expires (TTL) this long after it was
+ * replaced, whatever the overlap; the authorizer enforces the overlap itself.
+ */
+export const MAX_KEY_OVERLAP_SECONDS = 7 * 86_400;
+
+/** Whether a key replaced at `replacedAt` (unix seconds) is still within its overlap at `now`. */
+export function keyStillAccepted(replacedAt: number | undefined, now: number, overlapSeconds: number): boolean {
+  return replacedAt === undefined || now < replacedAt + Math.min(overlapSeconds, MAX_KEY_OVERLAP_SECONDS);
+}

@@ -27,6 +27,10 @@ export type FailureKind =
   | 'upstream-quota'
   /** A request with this Idempotency-Key is still being handled; retry shortly. */
   | 'in-progress'
+  /** The client has as many tasks open as its limit allows; retry once one ends. */
+  | 'limit-open-tasks'
+  /** The client submitted as many tasks today (UTC) as its limit allows; retry after midnight UTC. */
+  | 'limit-tasks-per-day'
   /** The upstream answered, but not with anything usable. */
   | 'upstream-failed'
   /** The upstream did not answer in time. */
@@ -38,7 +42,7 @@ export class DomainError extends Error {
   constructor(
     readonly kind: FailureKind,
     message: string,
-    /** For `unavailable`: when a retry may succeed, in seconds (Retry-After). */
+    /** For `unavailable`, `in-progress` and the limits: when a retry may succeed, in seconds (Retry-After). */
     readonly retryAfterSeconds?: number,
   ) {
     super(message);

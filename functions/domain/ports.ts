@@ -17,6 +17,7 @@ import type { JobClaim } from './durable-job';
 import type { DueMessage, MessageItem } from './message';
 import type { TaskItem, TaskStatus, TaskUpdate } from './task';
 import type { EndpointDisabledReason, EndpointState, MessageState } from './task-status';
+import type { DayUsage, LimitName, LimitsState, TransitionEffect } from './usage';
 import type { DeliveryView } from './views';
 
 export type { DeliveryView };
@@ -77,6 +78,28 @@ export class IdempotencyKeyTaken extends ExpectedOutcome {
   }
 }
 
+/** Thrown by TaskStore.create when the client's limits refuse the submission: nothing was written. */
+export class LimitReached extends ExpectedOutcome {
+  override readonly name = 'LimitReached';
+  constructor(
+    readonly limit: LimitName,
+    /** The limits item as it was when it refused. */
+    readonly state: LimitsState,
+  ) {
+    super(`limit reached: ${limit}`);
+  }
+}
+
+/**
+ * A submission's admission: the task takes an open-task slot of its owner
+ * and counts as one of the day's submissions, in the transaction that writes
+ * it, only while the owner's limits allow (functions/domain/usage.ts).
+ */
+export interface Admission {
+  /** Days a day's usage is kept. */
+  readonly retentionDays: number;
+}
+
 /** An open task as the sparse open-task index projects it. */
 export interface OpenTask {
   readonly task_id: string;
@@ -88,6 +111,12 @@ export interface OpenTask {
   readonly check_after: number;
 }
 
+/** A task's place in the owner index (GET /luma/generations): newest first. */
+export interface OwnerTaskKey {
+  readonly task_id: string;
+  readonly created_at: number;
+}
+
 export type AdvanceResult =
   | { readonly applied: true; readonly task: TaskItem }
   /** Not applied: the task is already at this rank or beyond, belongs to another upstream id, or does not exist. */
@@ -96,8 +125,13 @@ export type AdvanceResult =
 /** Every task write is one conditional request: state only moves forward, even when updates race. */
 export interface TaskStore {
   get(taskId: string): Promise<TaskItem | undefined>;
-  /** Writes a new task; with a record, atomically claims its Idempotency-Key too. */
-  create(task: TaskItem, idempotency?: IdempotencyRecord): Promise<void>;
+  /**
+   * Writes a new task; with a record, atomically claims its Idempotency-Key
+   * too; with an admission, atomically takes its owner's slot (or throws
+   * LimitReached, having written nothing). A taken key wins over a limit
+   * (IdempotencyKeyTaken): a replay never takes a second slot.
+   */
+  create(task: TaskItem, idempotency?: IdempotencyRecord, admission?: Admission): Promise<void>;
   getIdempotencyRecord(pk: string): Promise<IdempotencyRecord | undefined>;
   advance(taskId: string, update: TaskUpdate): Promise<AdvanceResult>;
   /**
@@ -123,6 +157,14 @@ export interface TaskStore {
    * write left it).
    */
   settleAssets(taskId: string, outcome: AssetOutcome): Promise<TaskItem | undefined>;
+  /**
+   * An owner's tasks from the owner index, newest first, after `startKey`,
+   * created after `createdAfter`: up to `limit` keys, and where to go on
+   * (undefined when none are left). The index lags writes slightly.
+   */
+  ofOwner(ownerId: string, options: { readonly createdAfter?: number; readonly limit: number; readonly startKey?: OwnerTaskKey }): Promise<{ keys: OwnerTaskKey[]; next?: OwnerTaskKey }>;
+  /** The tasks of these ids that exist (strongly consistent; at most 100 ids), unprocessed keys read again until `deadlineAt` (unix ms). */
+  getMany(taskIds: readonly string[], options?: { readonly deadlineAt?: number }): Promise<Map<string, TaskItem>>;
 }
 
 /** Where a completed task's media ended. */
@@ -131,6 +173,20 @@ export interface AssetOutcome {
   readonly keys: AssetKeys;
   readonly reason?: string;
   readonly at: number;
+}
+
+// --- limits and usage ------------------------------------------------------------------------------
+
+/** A client's limits and usage (the usage table; functions/domain/usage.ts). Counters move only by atomic ADDs. */
+export interface UsageStore {
+  /** The client's limits and the counters they hold (zeros for a client that never submitted). */
+  limits(clientId: string): Promise<LimitsState>;
+  /** Sets (a number) or removes (null) each limit given; undefined leaves one as it is. */
+  setLimits(clientId: string, change: { readonly maxOpenTasks?: number | null; readonly maxTasksPerDay?: number | null }, at: number): Promise<LimitsState>;
+  /** The client's usage of the days from `from` to `to` (YYYY-MM-DD, both included) that have any, oldest first. */
+  days(clientId: string, from: string, to: string): Promise<DayUsage[]>;
+  /** Counts one transition of a task, once: false when it was counted before (a replayed stream record). */
+  count(effect: TransitionEffect, at: number): Promise<boolean>;
 }
 
 // --- clients ---------------------------------------------------------------------------------------
@@ -144,6 +200,10 @@ export interface Client {
   /** Unix seconds of the last rotation. */
   readonly webhookSecretRotatedAt?: number;
   readonly createdAt: number;
+  /** Unix seconds of the last API key rotation. */
+  readonly keyRotatedAt?: number;
+  /** Unix seconds of its revocation: every key of a revoked client is deleted. */
+  readonly revokedAt?: number;
 }
 
 /** What a rotation returns: the new secret (shown once) and when the old one stops being used. */
@@ -158,10 +218,31 @@ export interface NewClient extends Client {
   readonly apiKey: string;
 }
 
+/** An API key, as the authorizer finds it by its hash. */
+export interface ClientKey {
+  readonly clientId: string;
+  readonly createdAt: number;
+  /** When a rotation replaced it (unix seconds): it is accepted for the overlap after that (clientKeyOverlapSeconds). */
+  readonly replacedAt?: number;
+}
+
+/** What a key rotation returns: the new key (shown once) and what became of the old ones. */
+export interface RotatedKey {
+  readonly clientId: string;
+  readonly apiKey: string;
+  readonly rotatedAt: number;
+  /** Keys that were current: accepted for the overlap after rotatedAt (none with keepOld false: deleted at once). */
+  readonly replaced: number;
+  /** Keys deleted at once: those an earlier rotation had replaced (or every old key, with keepOld false). */
+  readonly deleted: number;
+}
+
 export interface ClientStore {
   create(name: string, options?: { apiKey?: string; webhookSecret?: string; at?: number }): Promise<NewClient>;
   /** The client id owning this key, or undefined. */
   clientIdForKey(apiKey: string): Promise<string | undefined>;
+  /** The key record of this key (one GetItem by its hash), or undefined. */
+  keyOf(apiKey: string): Promise<ClientKey | undefined>;
   get(clientId: string): Promise<Client | undefined>;
   /**
    * Issues a new webhook secret; the current one becomes the previous one
@@ -170,6 +251,17 @@ export interface ClientStore {
   rotateWebhookSecret(clientId: string, options?: { webhookSecret?: string; at?: number }): Promise<RotatedSecret | undefined>;
   /** Clients with this name (an admin look-up: reads the whole table). */
   findByName(name: string): Promise<Client[]>;
+  /** Every client, with its keys (an admin look-up: reads the whole table), oldest first. */
+  list(): Promise<{ readonly client: Client; readonly keys: readonly ClientKey[] }[]>;
+  /**
+   * Issues a new API key. With keepOld, the current keys stay accepted for
+   * the overlap (and keys an earlier rotation replaced are deleted at once);
+   * without, every old key is deleted at once. Undefined for an unknown
+   * client; a conflict for a revoked one.
+   */
+  rotateKey(clientId: string, options: { readonly keepOld: boolean; readonly apiKey?: string; readonly at?: number }): Promise<RotatedKey | undefined>;
+  /** Revokes a client: deletes every key of it and marks it revoked. Undefined for an unknown client. */
+  revoke(clientId: string, at?: number): Promise<{ readonly revokedAt: number; readonly keysDeleted: number; readonly already: boolean } | undefined>;
 }
 
 // --- notifications ---------------------------------------------------------------------------------

@@ -22,7 +22,9 @@ import { conflict, DomainError, isDomainError, notFound, UpstreamError } from '.
 import { requestFingerprint, storableImage, upstreamSubmission, type GenerationRequest } from './generation-request';
 import {
   IdempotencyKeyTaken,
+  LimitReached,
   silentMetrics,
+  type Admission,
   type IdempotencyRecord,
   type LogSink,
   type MetricSink,
@@ -32,6 +34,7 @@ import {
 } from './ports';
 import { toTaskView, updateFromGeneration, type TaskItem, type TaskView } from './task';
 import { countTransition } from './task-metrics';
+import { limitRefusal } from './usage';
 
 export interface Lifecycle {
   /** Seconds an open task waits before the reconciler asks the upstream about it. */
@@ -52,6 +55,12 @@ export interface SubmitDeps {
   /** Public base URL of this API: callback URLs are `${base}/luma/callbacks/${token}`. */
   readonly callbackBaseUrl: string;
   readonly lifecycle: Lifecycle;
+  /**
+   * The client's limits and usage: each task takes an open-task slot and
+   * counts as one of the day's submissions, in the write of the task itself,
+   * or is refused (429). @default none: no limit, nothing counted (tests)
+   */
+  readonly admission?: Admission;
   /** How long a submission can run at most (the function's timeout): a `submitting` task older than this is no longer in flight. */
   readonly submitWindowSeconds: number;
   /** How long a same-key retry waits for the request in flight before it answers 409 "in progress". */
@@ -134,6 +143,7 @@ function newTask(deps: SubmitDeps, command: SubmitCommand, parentUpstreamId: str
     open_shard: openShard(taskId),
     check_after: now + Math.min(deps.lifecycle.reconcileAfterSeconds, deps.lifecycle.confirmDeadlineSeconds),
     expires_at: now + deps.lifecycle.retentionDays * 24 * 60 * 60,
+    ...(deps.admission !== undefined && { usage_counted: true }),
   };
 }
 
@@ -176,9 +186,16 @@ async function claim(deps: SubmitDeps, command: SubmitCommand, task: TaskItem, i
   const sleep = deps.sleep ?? defaultSleep;
   for (let attempt = 1; ; attempt += 1) {
     try {
-      await deps.tasks.create(task, idempotency);
+      await deps.tasks.create(task, idempotency, deps.admission);
       return undefined;
     } catch (error) {
+      if (error instanceof LimitReached) {
+        // Nothing was written: no task, no key, no slot.
+        (deps.metrics ?? silentMetrics).count('SubmissionsLimited', 1, { limit: error.limit });
+        const refusal = limitRefusal(error.limit, error.state, task.created_at);
+        deps.log.info('submission refused by the client\'s limits', { limit: error.limit });
+        throw new DomainError(error.limit === 'open_tasks' ? 'limit-open-tasks' : 'limit-tasks-per-day', refusal.message, refusal.retryAfterSeconds);
+      }
       if (!(error instanceof IdempotencyKeyTaken)) throw error;
       if (error.record !== undefined) return replay(deps, command, error.record, idempotency!.fingerprint);
       if (attempt >= MAX_CLAIMS) {

@@ -93,6 +93,13 @@ export const taskRecordSchema = z.looseObject({
   unconfirmed_since: z.optional(unixSeconds),
   /** When a task failed as \`unconfirmed\` moved on because the upstream reported it after all (at most once). */
   revived_at: z.optional(unixSeconds),
+  /**
+   * True when the submission took an open-task slot of its client and counted
+   * itself in the client's usage (functions/domain/usage.ts): its later final
+   * state is counted, and frees the slot, exactly once. Absent on tasks
+   * submitted before limits and usage existed. Added 2026-12.
+   */
+  usage_counted: z.optional(z.boolean()),
   /** Present only while the task is open (the sparse open-task index). */
   open_shard: z.optional(z.string()),
   check_after: z.optional(unixSeconds),

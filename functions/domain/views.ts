@@ -179,3 +179,68 @@ export const recoverResultSchema = /* @__PURE__ */ (() =>
     .check(z.meta({ id: 'RecoverResult' })))();
 
 export type RecoverResult = z.infer<typeof recoverResultSchema>;
+
+/** GET /luma/generations: one page of the caller's tasks. */
+export const taskPageSchema = /* @__PURE__ */ (() =>
+  z
+    .strictObject({
+      tasks: z.array(taskViewSchema).check(z.describe('Your tasks, newest first (by created_at).')),
+      next_cursor: z
+        .nullable(z.string())
+        .check(z.describe('Pass it as cursor (with the same status and created_after) for the next page; null when there is none.')),
+    })
+    .check(z.meta({ id: 'TaskPage' })))();
+
+export type TaskPageView = z.infer<typeof taskPageSchema>;
+
+/** POST /luma/tasks: the caller's tasks among the ids asked for. */
+export const taskBatchSchema = /* @__PURE__ */ (() =>
+  z
+    .strictObject({
+      tasks: z.array(taskViewSchema).check(z.describe('Your tasks among the ids, in the order asked (each once).')),
+      not_found: z
+        .array(z.string().check(z.regex(GATEWAY_ID)))
+        .check(z.describe("The ids that are no task of yours: unknown, or another client's (the two are not told apart), in the order asked.")),
+    })
+    .check(z.meta({ id: 'TaskBatch' })))();
+
+export type TaskBatchView = z.infer<typeof taskBatchSchema>;
+
+const count = (description: string) => z.int().check(z.nonnegative(), z.describe(description));
+const usageCountsShape = () => ({
+  submitted: count('Tasks submitted (accepted by the gateway; refusals of your limits, 429, are not tasks).'),
+  completed: count('Tasks that completed.'),
+  failed_upstream: count('Tasks the upstream failed (upstream_failed, unknown_to_upstream).'),
+  failed_deadline: count('Tasks the gateway failed at a deadline (deadline, unconfirmed); a task failed as unconfirmed and revived later leaves this count.'),
+  refused: count('Tasks the upstream refused at submission (failure_code refused).'),
+  billable: count('Billable tasks: the completed ones, and only those.'),
+});
+
+/** GET /luma/usage: the caller's usage per UTC day and its limits. */
+export const usageViewSchema = /* @__PURE__ */ (() =>
+  z
+    .strictObject({
+      from: z.string().check(z.describe('The first UTC day (YYYY-MM-DD).')),
+      to: z.string().check(z.describe('The last UTC day, included.')),
+      billing: z.string().check(z.describe('The billing rule.')),
+      days: z
+        .array(z.strictObject({ day: z.string().check(z.describe('A UTC day (YYYY-MM-DD).')), ...usageCountsShape() }))
+        .check(
+          z.describe(
+            'The days with any count, oldest first. A task counts as submitted on the day it was submitted, and by its final state on the day it reached it; ' +
+              'a task failed as unconfirmed that the upstream reports after all is taken out of that day\'s failed_deadline and counts again by its new final state.',
+          ),
+        ),
+      totals: z.strictObject(usageCountsShape()).check(z.describe('The sums over the days.')),
+      limits: z
+        .strictObject({
+          max_open_tasks: z.nullable(z.int().check(z.nonnegative())).check(z.describe('Your tasks open at once, at most (null: no limit).')),
+          max_tasks_per_day: z.nullable(z.int().check(z.nonnegative())).check(z.describe('Your submissions per UTC day, at most (null: no limit).')),
+          open_tasks: count('Your tasks open now (submitting, pending or processing).'),
+          submitted_today: count('Your submissions today (UTC).'),
+        })
+        .check(z.describe('Your limits now; a submission beyond one is refused with 429 (42902, 42903) and Retry-After.')),
+    })
+    .check(z.meta({ id: 'Usage' })))();
+
+export type UsageView = z.infer<typeof usageViewSchema>;

@@ -29,6 +29,8 @@ export const errorCatalog = [
   { status: 422, code: ErrorCode.contentRefused, when: 'the upstream refused the content (moderation, safety)' },
   { status: 429, code: ErrorCode.throttled, when: 'throttled by the stage limits (Retry-After)' },
   { status: 429, code: ErrorCode.upstreamQuota, when: 'the upstream refused for a quota or rate limit' },
+  { status: 429, code: ErrorCode.openTasksLimit, when: 'your open-task limit is reached: a slot frees when one of your open tasks ends (Retry-After); nothing was written' },
+  { status: 429, code: ErrorCode.tasksPerDayLimit, when: 'your tasks-per-day limit is reached: it frees at the next midnight UTC (Retry-After: the seconds until then); nothing was written' },
   { status: 500, code: ErrorCode.internal, when: 'the gateway failed to handle the request (logged); retry later' },
   { status: 502, code: ErrorCode.upstreamBadResponse, when: "the upstream refused the gateway's own key (the operator must update it)" },
   // API Gateway's answer to a function that failed (DEFAULT_5XX keeps its status, 502).

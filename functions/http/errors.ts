@@ -20,6 +20,8 @@ export const ErrorCode = {
   contentRefused: 42200,
   throttled: 42900,
   upstreamQuota: 42901,
+  openTasksLimit: 42902,
+  tasksPerDayLimit: 42903,
   internal: 50000,
   upstreamBadResponse: 50200,
   dependencyUnavailable: 50300,
@@ -55,6 +57,8 @@ const HTTP_OF_KIND: Readonly<Record<FailureKind, { readonly status: number; read
   'upstream-balance': { status: 402, code: ErrorCode.paymentRequired },
   'upstream-quota': { status: 429, code: ErrorCode.upstreamQuota },
   'in-progress': { status: 409, code: ErrorCode.inProgress },
+  'limit-open-tasks': { status: 429, code: ErrorCode.openTasksLimit },
+  'limit-tasks-per-day': { status: 429, code: ErrorCode.tasksPerDayLimit },
   'upstream-failed': { status: 502, code: ErrorCode.upstreamBadResponse },
   'upstream-timeout': { status: 504, code: ErrorCode.upstreamTimeout },
 };

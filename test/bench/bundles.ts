@@ -31,6 +31,9 @@ export const FUNCTION_NAMES = [
   'list-endpoints',
   'enable-endpoint',
   'asset-worker',
+  'list-tasks',
+  'batch-get-tasks',
+  'get-usage',
 ] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 
@@ -142,6 +145,9 @@ export const FLOOR_OF: Readonly<Record<FunctionName, string>> = {
   'list-endpoints': 'listEndpoints',
   'enable-endpoint': 'enableEndpoint',
   'asset-worker': 'assetWorker',
+  'list-tasks': 'listTasks',
+  'batch-get-tasks': 'batchGetTasks',
+  'get-usage': 'getUsage',
 };
 
 /**

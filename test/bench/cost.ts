@@ -318,12 +318,16 @@ export function scenarioCost(input: CostInput, scenario: Scenario): { lines: Cos
 
   // DynamoDB: every call the model counts, at the units one such call was measured to take.
   const getTask = unitsPerCall(input.units, 'GetItem', 'tasks');
-  const putTask = unitsPerCall(input.units, 'PutItem', 'tasks');
+  // Issue 12: the task is written in one transaction with its client's open-task slot and the day's count, and its
+  // final state is counted once by the usage reaction (marker, slot, count).
+  const admitTask = unitsPerCall(input.units, 'TransactWriteItems', 'tasks+usage');
+  const countFinal = unitsPerCall(input.units, 'TransactWriteItems', 'usage');
   const updateTask = unitsPerCall(input.units, 'UpdateItem', 'tasks');
   const calls: [what: string, count: number, units: { read: number; write: number }][] = [
     ['GetItem tasks (extend parent, callbacks, client GET)', 1 + callbacks + ASSUMPTIONS.clientGetsPerTask, getTask],
-    ['PutItem tasks (extend)', 1, putTask],
+    ['TransactWriteItems tasks+usage (extend: task, slot, day count)', 1, admitTask],
     ['UpdateItem tasks (extend answer, callbacks)', 1 + callbacks, updateTask],
+    ['TransactWriteItems usage (task-changes: the final state counted, the slot freed)', 1, countFinal],
   ];
   if (scenario.notifyHook) {
     calls.push(['GetItem clients (task-changes, once per invocation)', consumerInvocations, unitsPerCall(input.units, 'GetItem', 'clients')]);

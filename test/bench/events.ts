@@ -18,6 +18,8 @@ export interface ApiEventOptions {
   /** The route's resource path, e.g. /luma/generations/{task_id}/extend */
   readonly resource: string;
   readonly pathParameters?: Record<string, string>;
+  /** The query string's parameters (none: null, as API Gateway gives it). */
+  readonly query?: Record<string, string>;
   readonly body?: unknown;
   /** Behind the client authorizer: its context. */
   readonly clientId?: string;
@@ -50,8 +52,8 @@ export function apiEvent(options: ApiEventOptions): APIGatewayProxyEvent {
     httpMethod: options.method,
     headers,
     multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, [value]])),
-    queryStringParameters: null,
-    multiValueQueryStringParameters: null,
+    queryStringParameters: options.query ?? null,
+    multiValueQueryStringParameters: options.query ? Object.fromEntries(Object.entries(options.query).map(([name, value]) => [name, [value]])) : null,
     pathParameters: options.pathParameters ?? null,
     stageVariables: null,
     body: options.body === undefined ? null : typeof options.body === 'string' ? options.body : JSON.stringify(options.body),

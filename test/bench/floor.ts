@@ -19,7 +19,7 @@
 import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { DynamoDBClient, GetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { BatchGetItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, QueryCommand, TransactWriteItemsCommand, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type {
   APIGatewayAuthorizerResult,
@@ -118,7 +118,7 @@ export async function authorizer(event: APIGatewayTokenAuthorizerEvent): Promise
   };
 }
 
-/** extend and create: GetItem parent (extend), PutItem task, the key (cached), POST upstream, UpdateItem. */
+/** extend and create: GetItem parent (extend), the task with its client's slot and day count in one transaction, the key (cached), POST upstream, UpdateItem. */
 export async function submit(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
   const tasks = env('TASKS_TABLE');
   const requestId = event.requestContext.requestId;
@@ -144,7 +144,18 @@ export async function submit(event: APIGatewayProxyEvent): Promise<APIGatewayPro
   if (parentUpstreamId !== undefined) item.parent_upstream_id = s(parentUpstreamId);
   if (typeof body.expand_prompt === 'boolean') item.expand_prompt = { BOOL: body.expand_prompt };
   for (const field of ['image_url', 'image_end_url', 'notify_hook']) if (typeof body[field] === 'string') item[field] = s(body[field]);
-  await dynamo().send(new PutItemCommand({ TableName: tasks, Item: item, ConditionExpression: 'attribute_not_exists(task_id)' }));
+  // Issue 12: the task, its client's open-task slot and the day's count in one transaction (no limit checked: a floor).
+  const usage = env('USAGE_TABLE');
+  const day = new Date(now * 1000).toISOString().slice(0, 10);
+  await dynamo().send(
+    new TransactWriteItemsCommand({
+      TransactItems: [
+        { Put: { TableName: tasks, Item: item, ConditionExpression: 'attribute_not_exists(task_id)' } },
+        { Update: { TableName: usage, Key: { client_id: s(ownerId), usage_key: s('limits') }, UpdateExpression: 'SET usage_day = :d ADD open_tasks :one, submitted_today :one', ExpressionAttributeValues: { ':d': s(day), ':one': n(1) } } },
+        { Update: { TableName: usage, Key: { client_id: s(ownerId), usage_key: s(`day#${day}`) }, UpdateExpression: 'ADD submitted :one', ExpressionAttributeValues: { ':one': n(1) } } },
+      ],
+    }),
+  );
 
   const path = parentUpstreamId === undefined ? '/luma/generations' : `/luma/generations/${encodeURIComponent(parentUpstreamId)}/extend`;
   const submission = { user_prompt: body.user_prompt, expand_prompt: body.expand_prompt, image_url: body.image_url, image_end_url: body.image_end_url, notify_hook: `${env('CALLBACK_BASE_URL')}/luma/callbacks/${taskId}.${secret}` };
@@ -369,6 +380,43 @@ export async function enableEndpoint(event: APIGatewayProxyEvent): Promise<APIGa
   } catch {
     return reply(404, requestId, null);
   }
+}
+
+/** The caller's tasks among some ids: one BatchGetItem (unprocessed keys not read again). */
+async function ownTasks(ids: readonly string[], ownerId: string) {
+  if (ids.length === 0) return [];
+  const tasks = env('TASKS_TABLE');
+  const { Responses = {} } = await dynamo().send(new BatchGetItemCommand({ RequestItems: { [tasks]: { Keys: ids.map((id) => ({ task_id: s(id) })), ConsistentRead: true } } }));
+  return (Responses[tasks] ?? []).filter((item) => item.owner_id?.S === ownerId).map((item) => view(text(item, 'task_id')!, item));
+}
+
+/** list-tasks: one Query of the owner index, one BatchGetItem of the page's tasks. */
+export async function listTasks(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+  const ownerId = String(event.requestContext.authorizer?.clientId);
+  const { Items = [] } = await dynamo().send(
+    new QueryCommand({ TableName: env('TASKS_TABLE'), IndexName: 'owner-tasks', KeyConditionExpression: 'owner_id = :o', ExpressionAttributeValues: { ':o': s(ownerId) }, ScanIndexForward: false, Limit: 20 }),
+  );
+  const tasks = await ownTasks(Items.map((item) => text(item, 'task_id')!), ownerId);
+  return reply(200, event.requestContext.requestId, { tasks: tasks.sort((a, b) => b.created_at - a.created_at), next_cursor: null });
+}
+
+/** batch-get-tasks: one BatchGetItem of the ids asked for. */
+export async function batchGetTasks(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+  const ids = [...new Set((JSON.parse(event.body ?? '{}').ids as string[]).map((id) => id.toLowerCase()))];
+  const tasks = await ownTasks(ids, String(event.requestContext.authorizer?.clientId));
+  return reply(200, event.requestContext.requestId, { tasks, not_found: ids.filter((id) => !tasks.some((task) => task.task_id === id)) });
+}
+
+/** get-usage: GetItem of the limits, Query of the days, side by side. */
+export async function getUsage(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+  const clientId = s(String(event.requestContext.authorizer?.clientId));
+  const [{ Item }, { Items = [] }] = await Promise.all([
+    dynamo().send(new GetItemCommand({ TableName: env('USAGE_TABLE'), Key: { client_id: clientId, usage_key: s('limits') }, ConsistentRead: true })),
+    dynamo().send(
+      new QueryCommand({ TableName: env('USAGE_TABLE'), KeyConditionExpression: 'client_id = :c AND begins_with(usage_key, :d)', ExpressionAttributeValues: { ':c': clientId, ':d': s('day#') } }),
+    ),
+  ]);
+  return reply(200, event.requestContext.requestId, { days: Items.map((item) => ({ day: text(item, 'usage_key'), submitted: Number(item.submitted?.N ?? 0) })), open_tasks: Number(Item?.open_tasks?.N ?? 0) });
 }
 
 /** reconciler: Query each shard of the open-task index; GET the upstream and UpdateItem each due task. */

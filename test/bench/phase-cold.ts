@@ -207,6 +207,12 @@ export async function coldPhase(
         return apiEvent({ method: 'GET', resource: '/luma/endpoints', clientId, clientKey: stack.clientKey });
       case 'enable-endpoint':
         return apiEvent({ method: 'POST', resource: '/luma/endpoints/{endpoint_id}/enable', pathParameters: { endpoint_id: endpoint.endpoint_id }, clientId, clientKey: stack.clientKey });
+      case 'list-tasks':
+        return apiEvent({ method: 'GET', resource: '/luma/generations', clientId, clientKey: stack.clientKey });
+      case 'batch-get-tasks':
+        return apiEvent({ method: 'POST', resource: '/luma/tasks', clientId, clientKey: stack.clientKey, body: { ids: [notified.task_id] } });
+      case 'get-usage':
+        return apiEvent({ method: 'GET', resource: '/luma/usage', clientId, clientKey: stack.clientKey });
       default:
         throw new Error(`no cold-start event for ${functionName}`);
     }

@@ -128,8 +128,13 @@ function dynamoUnits(u: NonNullable<BenchResults['dynamoUnits']>): string[] {
   return [
     `5. DynamoDB per task over its life (${u.tasks} tasks: extend, 3 callbacks, 3 notifications, 1 GET); ${u.method}`,
     table(['operation', 'table', 'calls', 'RRU', 'WRU', 'of which GSI', 'step'], u.lines.map((l) => [l.operation, l.table, l.callsPerTask, l.readUnitsPerTask, l.writeUnitsPerTask, l.indexWriteUnitsPerTask, l.step])),
-    `   per task: ${u.perTask.calls} calls, ${u.perTask.readUnits} RRU, ${u.perTask.writeUnits} WRU (${u.perTask.indexWriteUnits} of them on indexes: open tasks, due notifications); with an Idempotency-Key +${u.idempotencyKeyExtra.writeUnits} WRU; task item ${u.taskItemBytes} B, delivery item ${u.deliveryItemBytes} B; writes refused by their condition: ${u.conditionFailedWrites}`,
+    `   per task: ${u.perTask.calls} calls, ${u.perTask.readUnits} RRU, ${u.perTask.writeUnits} WRU (${u.perTask.indexWriteUnits} of them on indexes: open tasks, owner, due notifications); with an Idempotency-Key +${u.idempotencyKeyExtra.writeUnits} WRU; task item ${u.taskItemBytes} B, delivery item ${u.deliveryItemBytes} B; writes refused by their condition: ${u.conditionFailedWrites}`,
     `   per notification (told at once): ${u.perNotification.writeCalls} writes, ${u.perNotification.writeUnits} WRU (${u.perNotification.indexWriteUnits} on indexes), ${u.perNotification.readCalls} reads, ${u.perNotification.readUnits} RRU`,
+    `   limits and usage add ${u.limitsAndUsage.addedWriteUnitsPerTask} WRU per task: the task written alone ${u.limitsAndUsage.taskPutWriteUnits} WRU, in its transaction with the slot and the day's count ${u.limitsAndUsage.admissionTransactionWriteUnits} WRU ` +
+      `(+${u.limitsAndUsage.firstOfDayExtraWriteUnits} WRU for a client's first of a UTC day); the usage reaction ${u.limitsAndUsage.reactionWriteUnitsPerTask} WRU in ${u.limitsAndUsage.reactionCallsPerTask} transactions; no read`,
+    `   limits run: ${u.limitsRun.submissions} random submissions, ${u.limitsRun.concurrency} at once, a limit of ${u.limitsRun.maxOpenTasks} open tasks: ${u.limitsRun.accepted} accepted, ${u.limitsRun.refusedByLimit} refused (429 42902) in ${u.limitsRun.msTotal} ms; ` +
+      `the open-task count sampled ${u.limitsRun.counterSamples.count} times, at most ${u.limitsRun.counterSamples.max} (by value: ${JSON.stringify(u.limitsRun.counterSamples.histogram)}); ` +
+      `tasks open in the table sampled ${u.limitsRun.openTaskSamples.count} times, at most ${u.limitsRun.openTaskSamples.max}; within the limit in every sample: ${u.limitsRun.limitRespectedInEverySample}`,
   ];
 }
 

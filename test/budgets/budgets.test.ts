@@ -65,6 +65,11 @@ const BUNDLE_BUDGET_BYTES: Record<FunctionName, number> = {
   'enable-endpoint': 497_000, // measured 432_586
   // Issue 10: the S3 client (102 KB) streaming the media into the bucket.
   'asset-worker': 687_000, // measured 597_009
+  // Issue 12 (tenants): the listing, the batch read and the usage; measured 2026-12-01 (the others then: authorizer
+  // 402_978, extend 487_892, create 487_561, task-changes 444_534 with its usage reaction; all within their budgets).
+  'list-tasks': 516_000, // measured 448_361
+  'batch-get-tasks': 514_000, // measured 446_528
+  'get-usage': 504_000, // measured 438_094
 };
 
 /**
@@ -93,6 +98,9 @@ const MUST_NOT_CARRY: Partial<Record<FunctionName, readonly string[]>> = {
   'list-endpoints': ['@aws-sdk/client-secrets-manager', 'zod', XRAY],
   'enable-endpoint': ['@aws-sdk/client-secrets-manager', XRAY],
   'asset-worker': ['@aws-sdk/client-secrets-manager', '@aws-sdk/client-lambda', XRAY],
+  'list-tasks': ['@aws-sdk/client-secrets-manager', XRAY],
+  'batch-get-tasks': ['@aws-sdk/client-secrets-manager', XRAY],
+  'get-usage': ['@aws-sdk/client-secrets-manager', XRAY],
 };
 
 const PARENT = '4665a07c-7641-4809-a133-10786201bb56';
@@ -130,6 +138,7 @@ beforeAll(async () => {
     ASSET_JOBS_TABLE: tables.names.assetJobs,
     ASSET_BUCKET: 'budget-assets',
     ASSET_WORKER_FUNCTION: 'asset-worker',
+    USAGE_TABLE: tables.names.usage,
     UPSTREAM_BASE_URL: upstream.url,
     UPSTREAM_SECRET_ID: SECRET_NAME,
     CALLBACK_BASE_URL: 'https://api.example.com/dev',
@@ -218,24 +227,61 @@ describe('bundle size per function (esbuild with the stack options)', () => {
 });
 
 describe('DynamoDB calls per request (exact)', () => {
-  test('extend of an upstream id: GetItem parent, PutItem task, UpdateItem answer; one secret read for several warm extends', async () => {
+  // Issue 12: the task is written in one transaction with its client's open-task slot and the day's count (usage table).
+  test("extend of an upstream id: GetItem parent, TransactWriteItems (task, slot, day's count), UpdateItem answer; one secret read for several warm extends", async () => {
     const secretReadsBefore = secrets.getSecretValueCalls;
+    // The client's first submission of the UTC day: its first transaction finds the day over (refused), the second starts the day.
+    await ok(invoke('extend', extendEvent()));
+    expect(meter.counts()).toEqual({ GetItem: 1, TransactWriteItems: 2, UpdateItem: 1 });
     for (let i = 0; i < 5; i += 1) {
       meter.reset();
       await ok(invoke('extend', extendEvent()));
-      expect(meter.counts()).toEqual({ GetItem: 1, PutItem: 1, UpdateItem: 1 });
+      expect(meter.counts()).toEqual({ GetItem: 1, TransactWriteItems: 1, UpdateItem: 1 });
     }
     expect(secrets.getSecretValueCalls - secretReadsBefore).toBe(1);
   });
 
-  test('extend with an Idempotency-Key: GetItem parent, one TransactWriteItems (task + key), UpdateItem', async () => {
+  test('extend with an Idempotency-Key: GetItem parent, one TransactWriteItems (task, key, slot, count), UpdateItem', async () => {
     await ok(invoke('extend', extendEvent({ 'Idempotency-Key': `budget-${randomUUID()}` })));
     expect(meter.counts()).toEqual({ GetItem: 1, TransactWriteItems: 1, UpdateItem: 1 });
   });
 
-  test('create: PutItem task, UpdateItem answer', async () => {
+  test('create: TransactWriteItems (task, slot, count), UpdateItem answer', async () => {
     await ok(invoke('create', apiEvent({ method: 'POST', resource: '/luma/generations', body: { user_prompt: 'a dog' }, clientId })));
-    expect(meter.counts()).toEqual({ PutItem: 1, UpdateItem: 1 });
+    expect(meter.counts()).toEqual({ TransactWriteItems: 1, UpdateItem: 1 });
+  });
+
+  test('list-tasks: one Query of the owner index, one BatchGetItem of the page', async () => {
+    const page = await ok(invoke('list-tasks', apiEvent({ method: 'GET', resource: '/luma/generations', query: { limit: '5' }, clientId })));
+    expect(page.tasks).toHaveLength(5);
+    expect(meter.counts()).toEqual({ Query: 1, BatchGetItem: 1 });
+  });
+
+  test('batch-get-tasks: one BatchGetItem', async () => {
+    const tasks = [benchTask(clientId).item, benchTask(clientId).item];
+    await putTasks(tables.doc, tables.names.tasks, tasks);
+    meter.reset();
+    const ids = [...tasks.map((task) => task.task_id), randomUUID()];
+    const batch = await ok(invoke('batch-get-tasks', apiEvent({ method: 'POST', resource: '/luma/tasks', body: { ids }, clientId })));
+    expect(batch.not_found).toEqual([ids[2]]);
+    expect(meter.counts()).toEqual({ BatchGetItem: 1 });
+  });
+
+  test('get-usage: GetItem limits, Query days', async () => {
+    const usage = await ok(invoke('get-usage', apiEvent({ method: 'GET', resource: '/luma/usage', clientId })));
+    expect(usage.totals.submitted).toBeGreaterThan(0);
+    expect(meter.counts()).toEqual({ GetItem: 1, Query: 1 });
+  });
+
+  test('task-changes, a counted task reaching a final state (no hook): one TransactWriteItems (marker, slot, count); a replay the same, refused by its marker', async () => {
+    const { item } = benchTask(clientId, { status: 'processing' });
+    const counted = { ...item, usage_counted: true };
+    const record = () => streamEvent([modifyRecord(counted, { ...counted, task_status: 'completed', status_rank: 3, updated_at: counted.updated_at + 1 })]);
+    expect(await invoke('task-changes', record())).toEqual({ batchItemFailures: [] });
+    expect(meter.counts()).toEqual({ TransactWriteItems: 1 });
+    meter.reset();
+    expect(await invoke('task-changes', record())).toEqual({ batchItemFailures: [] });
+    expect(meter.counts()).toEqual({ TransactWriteItems: 1 });
   });
 
   test('callback: GetItem, UpdateItem; the same for a duplicate (refused by its condition)', async () => {

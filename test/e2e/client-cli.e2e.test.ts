@@ -6,7 +6,6 @@
  * DescribeStacks with the outputs, DynamoDB Local holds the tables). The
  * key it prints is one the API accepts. Nothing printed here holds a key.
  */
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,32 +15,16 @@ import { tableOutputName, tableRoles } from '../../functions/tables';
 import { checkResponsesFrom } from '../support/api-responses';
 import { startCloudFormationEndpoint, type CloudFormationEndpoint } from '../support/cloudformation-endpoint';
 import { createTestTables, type TestTables } from '../support/dynamo';
-import { launch, READY_BANNER, REPO, stackEnv, type LocalProcess } from '../support/local-process';
+import { runClientCli } from '../support/client-cli';
+import { launch, READY_BANNER, stackEnv, type LocalProcess } from '../support/local-process';
 
 jest.setTimeout(90_000);
 
 const stateDir = mkdtempSync(join(tmpdir(), 'luma-cli-'));
 const stateFile = join(stateDir, 'stack.json');
 
-/**
- * `npm run client -- ...args`: its exit code and output, the key it printed apart. Not spawnSync: the
- * endpoints the CLI talks to run in this process.
- */
-async function client(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const child = spawn('npm', ['run', '--silent', 'client', '--', ...args], {
-    cwd: REPO,
-    env: { ...process.env, LOCAL_STATE_FILE: stateFile, AWS_REGION: '', AWS_PROFILE: '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk) => (stdout += chunk));
-  child.stderr.on('data', (chunk) => (stderr += chunk));
-  const status = await new Promise<number | null>((resolve) => child.once('close', resolve));
-  const key = /API key\s+(lgw_\S+)/.exec(stdout)?.[1];
-  const redact = (text: string) => text.replace(/(lgw_|whsec_)\S+/g, '$1<redacted>');
-  return { status, key, stdout: redact(stdout), stderr: redact(stderr) };
-}
+/** `npm run client -- ...args` against this file's state file (the running local stack), or with the given environment. */
+const client = (args: string[], env: NodeJS.ProcessEnv = {}) => runClientCli(args, { LOCAL_STATE_FILE: stateFile, ...env });
 
 afterAll(() => rmSync(stateDir, { recursive: true, force: true }));
 

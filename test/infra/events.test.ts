@@ -186,7 +186,8 @@ describe('task-changes', () => {
   });
 
   // Issue 9: it writes a durable message per status change (and its first attempt's outcome) and keeps the endpoints.
-  it('may read the stream and send to its queue, read clients, keep endpoints, write messages and deliveries, nothing else', () => {
+  // Issue 12: its usage reaction counts each final state in one transaction (the marker PutItem, the counters' UpdateItem).
+  it('may read the stream and send to its queue, read clients, keep endpoints, write messages, deliveries and usage, nothing else', () => {
     const statements = statementsOfFunction(template, 'task-changes');
     const tableArn = (prefix: string) => ({ 'Fn::GetAtt': [idOf('AWS::DynamoDB::Table', prefix), 'Arn'] });
     expect(dynamoStatements(statements)).toEqual([
@@ -197,6 +198,7 @@ describe('task-changes', () => {
       // Issue 10: the task read once a completed notification is written waiting; the asset job written once.
       { Effect: 'Allow', Action: 'dynamodb:GetItem', Resource: tableArn('TasksTable') },
       { Effect: 'Allow', Action: 'dynamodb:PutItem', Resource: tableArn('AssetJobsTable') },
+      { Effect: 'Allow', Action: ['dynamodb:PutItem', 'dynamodb:UpdateItem'], Resource: tableArn('UsageTable') },
       {
         Effect: 'Allow',
         Action: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:ListStreams'],

@@ -59,7 +59,7 @@ describe('alarms', () => {
     ];
     expect(Object.keys(alarms).sort()).toEqual(expected.sort());
     // docs/operations.md counts them for a default stage.
-    expect(expected).toHaveLength(52);
+    expect(expected).toHaveLength(59);
   });
 
   it('are named after the stack, and each notifies the alarm topic when it fires and when it recovers', () => {

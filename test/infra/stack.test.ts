@@ -183,7 +183,8 @@ describe('tables', () => {
           { AttributeName: index.partitionKey.name, KeyType: 'HASH' },
           ...(index.sortKey ? [{ AttributeName: index.sortKey.name, KeyType: 'RANGE' }] : []),
         ],
-        Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...index.nonKeyAttributes] },
+        // An index that projects nothing else is KEYS_ONLY (the owner index: written once per task).
+        Projection: index.nonKeyAttributes.length > 0 ? { ProjectionType: 'INCLUDE', NonKeyAttributes: [...index.nonKeyAttributes] } : { ProjectionType: 'KEYS_ONLY' },
       })),
     );
     // dev default: no deletion protection, deleted with the stack.

@@ -62,7 +62,7 @@ describe('error logs', () => {
   });
 
   it('an expected failure: WARN with its reason and cause; the domain error carries no stack', async () => {
-    Object.assign(process.env, { TASKS_TABLE: 'tasks', IDEMPOTENCY_TABLE: 'idempotency' });
+    Object.assign(process.env, { TASKS_TABLE: 'tasks', IDEMPOTENCY_TABLE: 'idempotency', USAGE_TABLE: 'usage' });
     const { answer, lines } = await invoke();
     expect(answer.statusCode).toBe(503);
     const line = lines.find((l) => l.message === 'request failed');

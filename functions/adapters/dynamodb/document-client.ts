@@ -14,6 +14,18 @@ export function documentClient(): DynamoDBDocumentClient {
   return shared;
 }
 
+/** Every item of a paged Query or Scan: `page` reads one page from a start key (none: the first). */
+export async function allPages<T>(page: (start: Record<string, unknown> | undefined) => Promise<{ Items?: unknown[]; LastEvaluatedKey?: Record<string, unknown> }>): Promise<T[]> {
+  const items: T[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const { Items, LastEvaluatedKey } = await page(start);
+    items.push(...((Items ?? []) as T[]));
+    start = LastEvaluatedKey;
+  } while (start);
+  return items;
+}
+
 export function isConditionFailure(error: unknown): boolean {
   return (error as Error)?.name === 'ConditionalCheckFailedException';
 }

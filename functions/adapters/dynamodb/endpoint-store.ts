@@ -7,7 +7,7 @@
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { sha256Hex } from '#domain/credentials';
 import type { Endpoint, EndpointStore } from '#domain/ports';
-import { guarded, isConditionFailure } from './document-client';
+import { allPages, guarded, isConditionFailure } from './document-client';
 
 export interface EndpointStoreOptions {
   readonly client: DynamoDBDocumentClient;
@@ -63,23 +63,18 @@ export function createEndpointStore({ client, endpointsTable }: EndpointStoreOpt
       }),
 
     list: (clientId) =>
-      guarded(async () => {
-        const items: Endpoint[] = [];
-        let start: Record<string, unknown> | undefined;
-        do {
-          const page = await client.send(
+      guarded(() =>
+        allPages<Endpoint>((start) =>
+          client.send(
             new QueryCommand({
               TableName: endpointsTable,
               KeyConditionExpression: 'client_id = :client',
               ExpressionAttributeValues: { ':client': clientId },
               ExclusiveStartKey: start,
             }),
-          );
-          items.push(...((page.Items ?? []) as Endpoint[]));
-          start = page.LastEvaluatedKey;
-        } while (start);
-        return items;
-      }),
+          ),
+        ),
+      ),
 
     recordFailure: (clientId, endpointId, at) =>
       guarded(() => updateIf(clientId, endpointId, 'SET failing_since = if_not_exists(failing_since, :at)', 'attribute_exists(endpoint_id)', { ':at': at })),

@@ -10,7 +10,7 @@ import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb
 import { dueShard, type DueMessage, type MessageItem } from '#domain/message';
 import type { MessageStore } from '#domain/ports';
 import { DUE_MESSAGES_INDEX, UNDELIVERED_MESSAGES_INDEX } from '../../tables';
-import { guarded } from './document-client';
+import { allPages, guarded } from './document-client';
 import { createJobTable, NOT_HELD, type JobOutcome } from './durable-jobs';
 
 export interface MessageStoreOptions {
@@ -35,11 +35,9 @@ export function createMessageStore({ client, messagesTable }: MessageStoreOption
     get: (taskId, seq) => guarded(() => jobs.get({ task_id: taskId, message_seq: seq })),
 
     ofTask: (taskId) =>
-      guarded(async () => {
-        const items: MessageItem[] = [];
-        let start: Record<string, unknown> | undefined;
-        do {
-          const page = await client.send(
+      guarded(() =>
+        allPages<MessageItem>((start) =>
+          client.send(
             new QueryCommand({
               TableName: messagesTable,
               KeyConditionExpression: 'task_id = :task',
@@ -47,12 +45,9 @@ export function createMessageStore({ client, messagesTable }: MessageStoreOption
               ConsistentRead: true,
               ExclusiveStartKey: start,
             }),
-          );
-          items.push(...((page.Items ?? []) as MessageItem[]));
-          start = page.LastEvaluatedKey;
-        } while (start);
-        return items;
-      }),
+          ),
+        ),
+      ),
 
     pendingBefore: (taskId, seq) =>
       guarded(async () => {

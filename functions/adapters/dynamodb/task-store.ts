@@ -3,18 +3,31 @@
  * task write is a single conditional request, so state only moves forward
  * even when updates race (no read-then-write).
  */
-import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { IdempotencyKeyTaken, type AdvanceResult, type IdempotencyRecord, type OpenTask, type TaskStore } from '#domain/ports';
+import { outOfTime, storeUnavailable } from '#domain/errors';
+import { IdempotencyKeyTaken, LimitReached, type AdvanceResult, type IdempotencyRecord, type OpenTask, type OwnerTaskKey, type TaskStore } from '#domain/ports';
 import { STATUS_RANK, TERMINAL_RANK, type FailureCode, type TaskItem, type TaskUpdate } from '#domain/task';
-import { OPEN_TASKS_INDEX, openShard } from '../../tables';
+import { limitReached, utcDay } from '#domain/usage';
+import { OPEN_TASKS_INDEX, OWNER_TASKS_INDEX, openShard } from '../../tables';
 import { guarded, isConditionFailure } from './document-client';
+import { cancellationItems, cancellationReasons, retryingConflicts } from './transactions';
+import { admissionItems, limitsStateOf } from './usage-store';
 
 export interface TaskStoreOptions {
   readonly client: DynamoDBDocumentClient;
   readonly tasksTable: string;
   readonly idempotencyTable: string;
+  /** The usage table, where a submission takes its slot (create with an admission). @default none: no admission possible */
+  readonly usageTable?: string;
 }
+
+/** BatchGetItem's unprocessed keys are read again after this long, doubling (DynamoDB returns them when throttled). */
+const UNPROCESSED_BASE_DELAY_MS = 50;
+const UNPROCESSED_MAX_DELAY_MS = 800;
+
+/** Attempts of a submission's transaction that its limits item sends back to try the other day form (see usage-store.ts). */
+const ADMISSION_ATTEMPTS = 4;
 
 const FIELD_OF_UPDATE = {
   upstreamState: 'upstream_state',
@@ -98,11 +111,6 @@ export function advanceExpression(taskId: string, update: TaskUpdate, { revive =
   return { UpdateExpression: expression, ConditionExpression: condition, ExpressionAttributeNames: names, ExpressionAttributeValues: values };
 }
 
-/** The per-item reasons of a cancelled transaction ('ConditionalCheckFailed', 'TransactionConflict', 'None'). */
-function cancellationReasons(error: unknown): string[] {
-  return ((error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? []).map((reason) => reason.Code ?? 'None');
-}
-
 async function ignoringConditionFailure(operation: () => Promise<unknown>): Promise<boolean> {
   try {
     await operation();
@@ -113,7 +121,7 @@ async function ignoringConditionFailure(operation: () => Promise<unknown>): Prom
   }
 }
 
-export function createTaskStore({ client, tasksTable, idempotencyTable }: TaskStoreOptions): TaskStore {
+export function createTaskStore({ client, tasksTable, idempotencyTable, usageTable }: TaskStoreOptions): TaskStore {
   /** One conditional UpdateItem on a task; false when its condition did not hold. */
   const updateIf = (taskId: string, update: string, condition: string, values: Record<string, unknown>) =>
     guarded(() =>
@@ -158,40 +166,54 @@ export function createTaskStore({ client, tasksTable, idempotencyTable }: TaskSt
         return Item as TaskItem | undefined;
       }),
 
-    create: (task, idempotency) =>
+    create: (task, idempotency, admission) =>
       guarded(async () => {
         const putTask = { TableName: tasksTable, Item: task, ConditionExpression: 'attribute_not_exists(task_id)' };
-        if (idempotency === undefined) {
+        if (idempotency === undefined && admission === undefined) {
           await client.send(new PutCommand(putTask));
           return;
         }
-        try {
-          await client.send(
-            new TransactWriteCommand({
-              TransactItems: [
-                { Put: putTask },
-                {
-                  Put: {
-                    TableName: idempotencyTable,
-                    Item: idempotency,
-                    // An expired record may still be there until TTL removes it.
-                    ConditionExpression: 'attribute_not_exists(pk) OR expires_at < :now',
-                    ExpressionAttributeValues: { ':now': idempotency.created_at },
-                  },
-                },
-              ],
-            }),
-          );
-        } catch (error) {
-          const reasons = cancellationReasons(error);
-          // Another request with this key is writing it at this very moment: the caller tries again shortly.
-          if (reasons.includes('TransactionConflict')) throw new IdempotencyKeyTaken(undefined);
-          if (reasons[1] === 'ConditionalCheckFailed') {
-            // Undefined when the holder released it in between: the caller claims it again.
-            const { Item } = await client.send(new GetCommand({ TableName: idempotencyTable, Key: { pk: idempotency.pk }, ConsistentRead: true }));
-            throw new IdempotencyKeyTaken(Item as IdempotencyRecord | undefined);
+        if (admission !== undefined && usageTable === undefined) throw new Error('createTaskStore: an admission needs the usage table');
+        const putKey = idempotency && {
+          TableName: idempotencyTable,
+          Item: idempotency,
+          // An expired record may still be there until TTL removes it.
+          ConditionExpression: 'attribute_not_exists(pk) OR expires_at < :now',
+          ExpressionAttributeValues: { ':now': idempotency.created_at },
+        };
+        const keyIndex = putKey ? 1 : -1;
+        const limitsIndex = putKey ? 2 : 1;
+        const today = utcDay(task.created_at);
+        // Most submissions are not their client's first of the day: try that form first.
+        let sameDay = true;
+        for (let attempt = 1; ; attempt += 1) {
+          const items = [
+            { Put: putTask },
+            ...(putKey ? [{ Put: putKey }] : []),
+            ...(admission ? admissionItems(usageTable!, task.owner_id, task.created_at, admission.retentionDays, sameDay) : []),
+          ];
+          try {
+            await retryingConflicts(() => client.send(new TransactWriteCommand({ TransactItems: items })));
+            return;
+          } catch (error) {
+            const reasons = cancellationReasons(error);
+            // The key first: a replay of an accepted request returns its task, whatever the limits say now (it took its slot then).
+            // Another request with this key is writing it at this very moment: the caller tries again shortly.
+            if (reasons[keyIndex] === 'TransactionConflict') throw new IdempotencyKeyTaken(undefined);
+            if (reasons[keyIndex] === 'ConditionalCheckFailed') {
+              // Undefined when the holder released it in between: the caller claims it again.
+              const { Item } = await client.send(new GetCommand({ TableName: idempotencyTable, Key: { pk: idempotency!.pk }, ConsistentRead: true }));
+              throw new IdempotencyKeyTaken(Item as IdempotencyRecord | undefined);
+            }
+            if (!admission || reasons[limitsIndex] !== 'ConditionalCheckFailed') throw error;
+            const raw = cancellationItems(error)[limitsIndex];
+            const state = limitsStateOf(raw === undefined ? undefined : unmarshall(raw as Parameters<typeof unmarshall>[0]));
+            const limit = limitReached(state, today);
+            if (limit !== undefined) throw new LimitReached(limit, state);
+            // Not a limit: the other day form applies (a new day, or another submission rolled the day over first).
+            if (attempt >= ADMISSION_ATTEMPTS) throw Object.assign(storeUnavailable(), { cause: error });
+            sameDay = state.day === today;
           }
-          throw error;
         }
       }),
 
@@ -307,6 +329,43 @@ export function createTaskStore({ client, tasksTable, idempotencyTable }: TaskSt
           const item = (error as { Item?: Parameters<typeof unmarshall>[0] }).Item;
           return item === undefined ? undefined : (unmarshall(item) as TaskItem);
         }
+      }),
+
+    ofOwner: (ownerId, { createdAfter, limit, startKey }) =>
+      guarded(async () => {
+        const { Items, LastEvaluatedKey } = await client.send(
+          new QueryCommand({
+            TableName: tasksTable,
+            IndexName: OWNER_TASKS_INDEX,
+            KeyConditionExpression: createdAfter === undefined ? 'owner_id = :owner' : 'owner_id = :owner AND created_at > :after',
+            ExpressionAttributeValues: { ':owner': ownerId, ...(createdAfter !== undefined && { ':after': createdAfter }) },
+            ScanIndexForward: false,
+            Limit: limit,
+            // The key of the index and of the table: always within the caller's partition.
+            ExclusiveStartKey: startKey && { owner_id: ownerId, created_at: startKey.created_at, task_id: startKey.task_id },
+          }),
+        );
+        const keyOf = (item: Record<string, unknown>): OwnerTaskKey => ({ task_id: item.task_id as string, created_at: item.created_at as number });
+        return { keys: (Items ?? []).map(keyOf), ...(LastEvaluatedKey !== undefined && { next: keyOf(LastEvaluatedKey) }) };
+      }),
+
+    getMany: (taskIds, options = {}) =>
+      guarded(async () => {
+        const found = new Map<string, TaskItem>();
+        let keys: Record<string, unknown>[] = taskIds.map((task_id) => ({ task_id }));
+        for (let attempt = 0; keys.length > 0; attempt += 1) {
+          if (attempt > 0) {
+            const delay = Math.min(UNPROCESSED_MAX_DELAY_MS, UNPROCESSED_BASE_DELAY_MS * 2 ** (attempt - 1));
+            // Keys DynamoDB left unread (throttling): read again while the caller's time allows, else a 503.
+            if (options.deadlineAt !== undefined && Date.now() + delay + 100 > options.deadlineAt) throw outOfTime();
+            await new Promise((resolve) => setTimeout(resolve, delay));
+          }
+          const { Responses, UnprocessedKeys } = await client.send(new BatchGetCommand({ RequestItems: { [tasksTable]: { Keys: keys, ConsistentRead: true } } }));
+          for (const item of Responses?.[tasksTable] ?? []) found.set(item.task_id as string, item as TaskItem);
+          keys = (UnprocessedKeys?.[tasksTable]?.Keys ?? []) as Record<string, unknown>[];
+          if (options.deadlineAt === undefined && attempt >= 8 && keys.length > 0) throw storeUnavailable();
+        }
+        return found;
       }),
   };
 }
