@@ -71,8 +71,8 @@ export const EVERY_FUNCTION = [
  * resend, and the asset worker's first attempt of a `completed` notification once the task's media are stored.
  */
 const DELIVERERS = ['task-changes', 'delivery-worker', 'resend-notification', 'asset-worker'];
-/** The functions that hand out links to the stored media (presigned GET URLs): GET, and whatever sends a `completed` notification with them. */
-const PRESIGNERS = ['get-task', 'delivery-worker', 'resend-notification', 'asset-worker'];
+/** The functions that hand out links to the stored media (presigned GET URLs): the reads of tasks, and whatever sends a `completed` notification with them. */
+const PRESIGNERS = ['get-task', 'list-tasks', 'batch-get-tasks', 'delivery-worker', 'resend-notification', 'asset-worker'];
 
 /** CloudWatch Logs' retention periods, in days. */
 export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
@@ -247,7 +247,7 @@ export const SETTINGS = {
     context: true,
     default: 3600,
     local: {},
-    description: "lifetime of the stored media's presigned URLs, signed afresh at every GET and every notification attempt (a URL also stops working when the role session that signed it ends)",
+    description: "lifetime of the stored media's presigned URLs, signed afresh at every read of a task (GET, listing, batch read) and every notification attempt (a URL also stops working when the role session that signed it ends)",
   }),
   assetRetrySchedule: setting(listOf(integer({ min: 0, max: 86_400 }), { minItems: 1 }), {
     env: 'ASSET_RETRY_SCHEDULE',

@@ -13,9 +13,10 @@
  * partition, but a refusal says what went wrong instead of listing
  * something unexpected.
  */
+import { withStoredLinks } from './assets';
 import { invalid } from './errors';
-import type { OwnerTaskKey, TaskStore } from './ports';
-import { TASK_STATUSES, toTaskView, type TaskStatus, type TaskView } from './task';
+import type { AssetLinks, OwnerTaskKey, TaskStore } from './ports';
+import { TASK_STATUSES, toTaskView, type TaskItem, type TaskStatus, type TaskView } from './task';
 
 export const DEFAULT_LIST_LIMIT = 20;
 export const MAX_LIST_LIMIT = 100;
@@ -40,6 +41,8 @@ export interface TaskPage {
 
 export interface ListingDeps {
   readonly tasks: Pick<TaskStore, 'ofOwner' | 'getMany'>;
+  /** Presigns the links of a task's stored media (as GET does): a listed task's links work too. */
+  readonly links?: AssetLinks;
   /** Milliseconds left in this invocation: a page stops looking (and returns what it has, with a cursor) before it runs out. */
   readonly remainingMs?: () => number;
 }
@@ -86,7 +89,8 @@ function decodeCursor(cursor: string, ownerId: string, query: ListQuery): OwnerT
 export async function listTasks(deps: ListingDeps, ownerId: string, query: ListQuery): Promise<TaskPage> {
   const remaining = deps.remainingMs ?? (() => Infinity);
   let start = query.cursor === undefined ? undefined : decodeCursor(query.cursor, ownerId, query);
-  const tasks: TaskView[] = [];
+  const tasks: TaskItem[] = [];
+  const page = async (next_cursor: string | null): Promise<TaskPage> => ({ tasks: await viewsOf(deps, tasks), next_cursor });
   let examined = 0;
   for (;;) {
     // Without a filter a page reads exactly its limit; with one, batches of the most one batch read takes.
@@ -101,16 +105,16 @@ export async function listTasks(deps: ListingDeps, ownerId: string, query: ListQ
       examined += 1;
       const task = found.get(key.task_id);
       // Expired (TTL) between the index and the read, or not the caller's (never: the index is by owner), or filtered out.
-      if (task !== undefined && task.owner_id === ownerId && (query.status === undefined || task.task_status === query.status)) tasks.push(toTaskView(task));
+      if (task !== undefined && task.owner_id === ownerId && (query.status === undefined || task.task_status === query.status)) tasks.push(task);
       if (tasks.length === query.limit) {
         const more = i < keys.length - 1 || next !== undefined;
-        return { tasks, next_cursor: more ? encodeCursor(ownerId, key, query) : null };
+        return page(more ? encodeCursor(ownerId, key, query) : null);
       }
     }
     const last = keys.at(-1);
-    if (next === undefined || last === undefined) return { tasks, next_cursor: null };
+    if (next === undefined || last === undefined) return page(null);
     // Looked at as many as a page may, or out of time: what was found, and where to go on.
-    if (examined >= MAX_EXAMINED_PER_PAGE || remaining() < PAGE_RESERVE_MS) return { tasks, next_cursor: encodeCursor(ownerId, last, query) };
+    if (examined >= MAX_EXAMINED_PER_PAGE || remaining() < PAGE_RESERVE_MS) return page(encodeCursor(ownerId, last, query));
     start = last;
   }
 }
@@ -123,16 +127,22 @@ export interface BatchResult {
 }
 
 /** Up to MAX_BATCH_IDS of the caller's tasks by id. */
-export async function batchGetTasks(deps: Pick<ListingDeps, 'tasks' | 'remainingMs'>, ownerId: string, ids: readonly string[]): Promise<BatchResult> {
+export async function batchGetTasks(deps: Pick<ListingDeps, 'tasks' | 'remainingMs' | 'links'>, ownerId: string, ids: readonly string[]): Promise<BatchResult> {
   const unique = [...new Set(ids.map((id) => id.toLowerCase()))];
   const left = deps.remainingMs?.();
   const found = await deps.tasks.getMany(unique, { deadlineAt: left === undefined ? undefined : Date.now() + left });
-  const tasks: TaskView[] = [];
+  const tasks: TaskItem[] = [];
   const notFound: string[] = [];
   for (const id of unique) {
     const task = found.get(id);
-    if (task !== undefined && task.owner_id === ownerId) tasks.push(toTaskView(task));
+    if (task !== undefined && task.owner_id === ownerId) tasks.push(task);
     else notFound.push(id);
   }
-  return { tasks, not_found: notFound };
+  return { tasks: await viewsOf(deps, tasks), not_found: notFound };
+}
+
+/** What the client is shown of each task: its view, the stored media linked afresh (signing is local: no request per link). */
+function viewsOf(deps: Pick<ListingDeps, 'links'>, tasks: readonly TaskItem[]): Promise<TaskView[]> {
+  const nowMs = Date.now();
+  return Promise.all(tasks.map((task) => withStoredLinks(toTaskView(task), task.asset_keys, deps.links, nowMs)));
 }

@@ -67,8 +67,8 @@ const BUNDLE_BUDGET_BYTES: Record<FunctionName, number> = {
   'asset-worker': 687_000, // measured 597_009
   // Issue 12 (tenants): the listing, the batch read and the usage; measured 2026-12-01 (the others then: authorizer
   // 402_978, extend 487_892, create 487_561, task-changes 444_534 with its usage reaction; all within their budgets).
-  'list-tasks': 516_000, // measured 448_361
-  'batch-get-tasks': 514_000, // measured 446_528
+  'list-tasks': 516_000, // measured 448_361; 454_372 with the stored media's presigned links (after issue 10's merge)
+  'batch-get-tasks': 514_000, // measured 446_528; 452_556 with the presigned links
   'get-usage': 504_000, // measured 438_094
 };
 

@@ -131,6 +131,16 @@ test('a completed task: told once its media are stored, and its links still down
   expect(video.status).toBe(200);
   expect(video.bytes.equals(expected)).toBe(true);
   expect((await download(body.data.video_raw_url)).bytes.equals(expectedRaw)).toBe(true);
+  // So do the listing and the batch read: every read of the task links the stored copies afresh.
+  const listed = await call('GET', '/luma/generations?status=completed&limit=100');
+  expect(listed.status).toBe(200);
+  const fromListing = listed.body.data.tasks.find((task: any) => task.task_id === taskId);
+  expect(fromListing).toMatchObject({ asset_state: 'stored', urls_expire_at: expect.any(Number) });
+  expect((await download(fromListing.video_url)).bytes.equals(expected)).toBe(true);
+  const batch = await call('POST', '/luma/tasks', { ids: [taskId] });
+  expect(batch.status).toBe(200);
+  expect((await download(batch.body.data.tasks[0].last_frame_url)).status).toBe(200);
+  expect((await download(batch.body.data.tasks[0].video_raw_url)).bytes.equals(expectedRaw)).toBe(true);
   const thumbnail = await download(body.data.thumbnail_url);
   expect(thumbnail).toMatchObject({ status: 200, type: 'image/jpeg' });
   expect(thumbnail.bytes.subarray(0, 3)).toEqual(Buffer.from([0xff, 0xd8, 0xff]));

@@ -48,7 +48,7 @@ test('only the asset worker writes; only the functions that hand out links read;
     ]),
   );
   const readers = functionNames.filter((name) => settingsReadBy(name).includes('assetBucket')).sort();
-  expect(readers).toEqual(['asset-worker', 'delivery-worker', 'get-task', 'resend-notification']);
+  expect(readers).toEqual(['asset-worker', 'batch-get-tasks', 'delivery-worker', 'get-task', 'list-tasks', 'resend-notification']);
   for (const name of functionNames) {
     const actions = s3Statements(name).flatMap((s) => asArray(s.Action));
     const expected = [...(readers.includes(name) ? ['s3:GetObject'] : []), ...(name === 'asset-worker' ? ['s3:PutObject', 's3:AbortMultipartUpload'] : [])];
