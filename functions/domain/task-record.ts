@@ -16,9 +16,10 @@ export const TASK_RECORD_VERSION = 1;
  * The contract's minor version: what version 1 has gained, each change
  * optional fields only (docs/stream-contract.md, "Versions"). 1.1 (2026-12):
  * the stored media (asset_state, asset_keys, asset_failure_reason,
- * assets_settled_at) and the write that settles them.
+ * assets_settled_at) and the write that settles them. 1.2 (2026-12):
+ * usage_counted (limits and usage).
  */
-export const TASK_RECORD_MINOR_VERSION = 1;
+export const TASK_RECORD_MINOR_VERSION = 2;
 
 const unixSeconds = z.number().check(z.int(), z.nonnegative());
 
@@ -97,7 +98,7 @@ export const taskRecordSchema = z.looseObject({
    * True when the submission took an open-task slot of its client and counted
    * itself in the client's usage (functions/domain/usage.ts): its later final
    * state is counted, and frees the slot, exactly once. Absent on tasks
-   * submitted before limits and usage existed. Added 2026-12.
+   * submitted before limits and usage existed. Added in 1.2.
    */
   usage_counted: z.optional(z.boolean()),
   /** Present only while the task is open (the sparse open-task index). */

@@ -38,7 +38,7 @@ it('states when an endpoint is disabled, the secret overlap and the recover boun
 
 it('states the stored media: the contract version, the asset fields, the retry schedule and the link lifetime', () => {
   expect(contract).toContain(`(contract, version 1.${TASK_RECORD_MINOR_VERSION})`);
-  expect(contract).toContain(`**1.${TASK_RECORD_MINOR_VERSION}** (2026-12, issue 10)`);
+  expect(contract).toContain(`**1.${TASK_RECORD_MINOR_VERSION}** (2026-12, issue 12)`);
   for (const field of ['asset_state', 'asset_keys', 'asset_failure_reason', 'assets_settled_at']) {
     expect(Object.keys(taskRecordSchema.def.shape)).toContain(field);
     expect(contract).toContain(`| \`${field}\` |`);
