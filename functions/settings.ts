@@ -65,7 +65,7 @@ export const EVERY_FUNCTION = [
   'batch-get-tasks',
   'get-usage',
   'asset-worker',
-];
+] as const;
 /**
  * The functions that send notifications: the stream consumer's first attempt, the worker's retries, a client's
  * resend, and the asset worker's first attempt of a `completed` notification once the task's media are stored.

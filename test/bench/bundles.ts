@@ -13,28 +13,11 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { BuildOptions, Metafile } from 'esbuild';
 import type { BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { EVERY_FUNCTION } from '../../functions/settings';
 import { FUNCTION_BUNDLING, PROJECT_ROOT } from '../../lib/gateway-function';
 
 /** Every Lambda the stack deploys, by its folder under functions/. */
-export const FUNCTION_NAMES = [
-  'authorizer',
-  'extend',
-  'create',
-  'get-task',
-  'list-deliveries',
-  'callback',
-  'task-changes',
-  'reconciler',
-  'delivery-worker',
-  'resend-notification',
-  'recover-notifications',
-  'list-endpoints',
-  'enable-endpoint',
-  'asset-worker',
-  'list-tasks',
-  'batch-get-tasks',
-  'get-usage',
-] as const;
+export const FUNCTION_NAMES = EVERY_FUNCTION;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 
 /** What NodejsFunction sets NODE_OPTIONS to (lib/gateway-function.ts); read from the template when synthesized. */

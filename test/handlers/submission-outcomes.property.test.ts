@@ -16,14 +16,13 @@
 import { randomUUID } from 'node:crypto';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import * as fc from 'fast-check';
-import { createTaskStore } from '#adapters/dynamodb/task-store';
 import { parseUpstreamGeneration } from '#adapters/upstream/response';
 import { applyCallback } from '#domain/apply-callback';
 import { UpstreamError } from '#domain/errors';
-import { silentLog, type TaskStore, type UpstreamClient, type UpstreamSubmission } from '#domain/ports';
+import { silentLog, type UpstreamClient, type UpstreamSubmission } from '#domain/ports';
 import { reconcileOpenTasks } from '#domain/reconcile';
 import { submitGeneration, type SubmitDeps } from '#domain/submit-generation';
-import { createTestTables, type TestTables } from '../support/dynamo';
+import { useTaskStoreTables } from '../support/dynamo';
 
 jest.setTimeout(120_000);
 
@@ -119,14 +118,7 @@ function reported(generation: Generation) {
   return report.generation;
 }
 
-let tables: TestTables;
-let store: TaskStore;
-
-beforeAll(async () => {
-  tables = await createTestTables();
-  store = createTaskStore({ client: tables.doc, tasksTable: tables.names.tasks, idempotencyTable: tables.names.idempotency });
-});
-afterAll(() => tables.destroy());
+const db = useTaskStoreTables();
 
 const CONFIRM_SECONDS = 900;
 const DEADLINE_SECONDS = 7200;
@@ -138,7 +130,7 @@ test('never two generations for one key, never a completed generation lost, ever
       const upstream = fakeUpstream(scenarios);
       let clock = Math.floor(Date.now() / 1000);
       const deps: SubmitDeps = {
-        tasks: store,
+        tasks: db.store,
         upstream: upstream.client,
         callbackBaseUrl: 'https://gateway.example.com/prod',
         lifecycle: { reconcileAfterSeconds: 60, deadlineSeconds: DEADLINE_SECONDS, confirmDeadlineSeconds: CONFIRM_SECONDS, retentionDays: 90 },
@@ -147,7 +139,7 @@ test('never two generations for one key, never a completed generation lost, ever
         now: () => clock,
         log: silentLog,
       };
-      const callbackDeps = { tasks: store, now: () => clock, log: silentLog };
+      const callbackDeps = { tasks: db.store, now: () => clock, log: silentLog };
       const taskIds = new Set<string>();
 
       // The callbacks of each generation the upstream creates: some lost, some only after the confirmation deadline.
@@ -199,7 +191,7 @@ test('never two generations for one key, never a completed generation lost, ever
 
       // Time passes: the reconciler, late callbacks (revivals), the reconciler past every deadline.
       const reconcile = () =>
-        reconcileOpenTasks({ tasks: store, upstream: upstream.client, now: () => clock, log: silentLog, recheckAfterSeconds: 60, confirmDeadlineSeconds: CONFIRM_SECONDS, maxTasksPerRun: 1000, concurrency: 4 });
+        reconcileOpenTasks({ tasks: db.store, upstream: upstream.client, now: () => clock, log: silentLog, recheckAfterSeconds: 60, confirmDeadlineSeconds: CONFIRM_SECONDS, maxTasksPerRun: 1000, concurrency: 4 });
       clock += CONFIRM_SECONDS + 1;
       await reconcile();
       for (const send of late) await send();
@@ -207,7 +199,7 @@ test('never two generations for one key, never a completed generation lost, ever
       await reconcile();
 
       // Every task of this run, from the table (refusals give the client no task id).
-      const owned = ((await tables.doc.send(new ScanCommand({ TableName: tables.names.tasks, ConsistentRead: true }))).Items ?? []).filter((item) => scenarios.has(item.prompt));
+      const owned = ((await db.tables.doc.send(new ScanCommand({ TableName: db.tables.names.tasks, ConsistentRead: true }))).Items ?? []).filter((item) => scenarios.has(item.prompt));
       for (const id of taskIds) expect(owned.some((task) => task.task_id === id)).toBe(true);
 
       for (const [key, scenario] of scenarios) {

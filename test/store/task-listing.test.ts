@@ -11,24 +11,16 @@ import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { createTaskStore } from '#adapters/dynamodb/task-store';
 import { isDomainError } from '#domain/errors';
-import type { TaskStore } from '#domain/ports';
 import { STATUS_RANK, TASK_STATUSES, type TaskItem, type TaskStatus } from '#domain/task';
 import { batchGetTasks, listTasks, MAX_EXAMINED_PER_PAGE, type ListQuery, type TaskPage } from '#domain/task-listing';
-import { createTestTables, type TestTables } from '../support/dynamo';
+import { useTaskStoreTables } from '../support/dynamo';
 import { taskItem } from '../support/tasks';
 
 jest.setTimeout(120_000);
 
-let tables: TestTables;
-let store: TaskStore;
+const db = useTaskStoreTables();
 
-beforeAll(async () => {
-  tables = await createTestTables();
-  store = createTaskStore({ client: tables.doc, tasksTable: tables.names.tasks, idempotencyTable: tables.names.idempotency });
-});
-afterAll(() => tables.destroy());
-
-const put = (tasks: readonly TaskItem[]) => Promise.all(tasks.map((task) => store.create(task)));
+const put = (tasks: readonly TaskItem[]) => Promise.all(tasks.map((task) => db.store.create(task)));
 const ownedTask = (owner: string, createdAt: number, status: TaskStatus) =>
   taskItem({ owner_id: owner, created_at: createdAt, updated_at: createdAt, task_status: status, status_rank: STATUS_RANK[status] });
 
@@ -37,7 +29,7 @@ async function allPages(owner: string, query: Omit<ListQuery, 'cursor'>): Promis
   const pages: TaskPage[] = [];
   let cursor: string | undefined;
   do {
-    const page = await listTasks({ tasks: store }, owner, { ...query, cursor });
+    const page = await listTasks({ tasks: db.store }, owner, { ...query, cursor });
     pages.push(page);
     cursor = page.next_cursor ?? undefined;
     if (pages.length > 500) throw new Error('the listing does not end');
@@ -85,10 +77,10 @@ describe('listing', () => {
     const failed = ownedTask(me, 100, 'failed');
     const completed = Array.from({ length: MAX_EXAMINED_PER_PAGE + 20 }, (_, i) => ownedTask(me, 200 + i, 'completed'));
     await put([failed, ...completed]);
-    const first = await listTasks({ tasks: store }, me, { status: 'failed', limit: 10 });
+    const first = await listTasks({ tasks: db.store }, me, { status: 'failed', limit: 10 });
     expect(first.tasks).toEqual([]);
     expect(first.next_cursor).not.toBeNull();
-    const second = await listTasks({ tasks: store }, me, { status: 'failed', limit: 10, cursor: first.next_cursor! });
+    const second = await listTasks({ tasks: db.store }, me, { status: 'failed', limit: 10, cursor: first.next_cursor! });
     expect(second.tasks.map((task) => task.task_id)).toEqual([failed.task_id]);
     expect(second.next_cursor).toBeNull();
   });
@@ -97,10 +89,10 @@ describe('listing', () => {
     const me = `client-${randomUUID()}`;
     const other = `client-${randomUUID()}`;
     await put([...Array.from({ length: 3 }, (_, i) => ownedTask(me, 10 + i, 'pending')), ...Array.from({ length: 3 }, (_, i) => ownedTask(other, 10 + i, 'pending'))]);
-    const theirs = await listTasks({ tasks: store }, other, { limit: 1 });
-    const mine = await listTasks({ tasks: store }, me, { limit: 1 });
+    const theirs = await listTasks({ tasks: db.store }, other, { limit: 1 });
+    const mine = await listTasks({ tasks: db.store }, me, { limit: 1 });
     const refusal = (owner: string, query: ListQuery) =>
-      listTasks({ tasks: store }, owner, query).then(
+      listTasks({ tasks: db.store }, owner, query).then(
         () => undefined,
         (error: unknown) => (isDomainError(error) ? { kind: error.kind, message: error.message } : error),
       );
@@ -125,18 +117,18 @@ describe('batch read', () => {
     const theirs = ownedTask(other, 3, 'pending');
     await put([...mine, theirs]);
     const unknown = randomUUID();
-    const result = await batchGetTasks({ tasks: store }, me, [mine[1].task_id, theirs.task_id, unknown, mine[0].task_id.toUpperCase(), mine[1].task_id]);
+    const result = await batchGetTasks({ tasks: db.store }, me, [mine[1].task_id, theirs.task_id, unknown, mine[0].task_id.toUpperCase(), mine[1].task_id]);
     expect(result.tasks.map((task) => task.task_id)).toEqual([mine[1].task_id, mine[0].task_id]);
     expect(result.not_found).toEqual([theirs.task_id, unknown]);
     // The other client's id and the unknown one are answered the same way: nothing tells them apart.
-    expect(await batchGetTasks({ tasks: store }, me, [theirs.task_id])).toEqual(await batchGetTasks({ tasks: store }, me, [unknown]).then((r) => ({ ...r, not_found: [theirs.task_id] })));
+    expect(await batchGetTasks({ tasks: db.store }, me, [theirs.task_id])).toEqual(await batchGetTasks({ tasks: db.store }, me, [unknown]).then((r) => ({ ...r, not_found: [theirs.task_id] })));
   });
 
   it('reads 100 ids in one call', async () => {
     const me = `client-${randomUUID()}`;
     const tasks = Array.from({ length: 100 }, (_, i) => ownedTask(me, i, 'processing'));
     await put(tasks);
-    const result = await batchGetTasks({ tasks: store }, me, tasks.map((task) => task.task_id));
+    const result = await batchGetTasks({ tasks: db.store }, me, tasks.map((task) => task.task_id));
     expect(result.tasks).toHaveLength(100);
     expect(result.not_found).toEqual([]);
   });
@@ -147,7 +139,7 @@ describe('batch read', () => {
     await put(tasks);
     let calls = 0;
     const throttling = (unprocessedCalls: number) =>
-      new Proxy(tables.doc, {
+      new Proxy(db.tables.doc, {
         get(target, property, receiver) {
           if (property !== 'send') return Reflect.get(target, property, receiver);
           return async (command: any) => {
@@ -162,8 +154,8 @@ describe('batch read', () => {
             return { ...out, Responses: { [table]: first }, UnprocessedKeys: keys.length > 1 ? { [table]: { Keys: keys.slice(1) } } : undefined };
           };
         },
-      }) as typeof tables.doc;
-    const storeOn = (client: typeof tables.doc) => createTaskStore({ client, tasksTable: tables.names.tasks, idempotencyTable: tables.names.idempotency });
+      }) as typeof db.tables.doc;
+    const storeOn = (client: typeof db.tables.doc) => createTaskStore({ client, tasksTable: db.tables.names.tasks, idempotencyTable: db.tables.names.idempotency });
     const ids = tasks.map((task) => task.task_id);
     const result = await batchGetTasks({ tasks: storeOn(throttling(2)) }, me, ids);
     expect(result.tasks.map((task) => task.task_id)).toEqual(ids);

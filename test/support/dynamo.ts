@@ -1,6 +1,8 @@
 /** Per-file DynamoDB Local tables, isolated by a random prefix. */
 import { randomBytes } from 'node:crypto';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { createTaskStore } from '#adapters/dynamodb/task-store';
+import type { TaskStore } from '#domain/ports';
 import { createTables, localDynamoClient, tableNames, type TableNames } from '../../lib/local/dynamodb-local';
 
 export interface TestTables {
@@ -23,6 +25,20 @@ export async function createTestTables(): Promise<TestTables> {
   await createTables(raw, names);
   const doc = DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } });
   return { endpoint, names, doc, destroy: () => raw.destroy() };
+}
+
+/**
+ * This test file's tables and the task store on them: created before its
+ * tests, dropped after (read them inside tests and hooks: they are set in beforeAll).
+ */
+export function useTaskStoreTables(): { readonly tables: TestTables; readonly store: TaskStore } {
+  const context = {} as { tables: TestTables; store: TaskStore };
+  beforeAll(async () => {
+    context.tables = await createTestTables();
+    context.store = createTaskStore({ client: context.tables.doc, tasksTable: context.tables.names.tasks, idempotencyTable: context.tables.names.idempotency });
+  });
+  afterAll(() => context.tables?.destroy());
+  return context;
 }
 
 /** Every task item with this prompt (a test marks its requests with a unique prompt). */
