@@ -110,7 +110,7 @@ export interface LimitsRun {
 const STEP: Record<string, string> = {
   'GetItem Tasks': 'extend parent lookup / callback get / client GET',
   'PutItem Tasks': 'extend: task written (submitting)',
-  'UpdateItem Tasks': 'extend: upstream answer; callbacks: forward moves',
+  'UpdateItem Tasks': 'extend: upstream answer; callbacks: forward moves; asset worker: the media settled, once',
   'GetItem Clients': 'task-changes: client webhook secret, once per batch (3 per task when each change is alone in its batch)',
   'GetItem Endpoints': 'task-changes: the hook URL\'s endpoint (enabled, failing?), once per batch',
   'PutItem Endpoints': 'task-changes: the endpoint, the first time a task names the URL',
@@ -122,6 +122,10 @@ const STEP: Record<string, string> = {
   'TransactWriteItems Tasks+Usage': "extend: task written (submitting) with its client's open-task slot and the day's count",
   'TransactWriteItems Tasks+Idempotency+Usage': 'extend with Idempotency-Key: task + key + slot + count',
   'TransactWriteItems Usage': 'task-changes: usage reaction, per final state (marker, slot freed, day count)',
+  'PutItem AssetJobs': "task-changes: a completed task's asset job, written once",
+  'UpdateItem AssetJobs': 'asset worker: the job claimed, then settled',
+  'Query AssetJobs': "asset worker's sweep: due jobs (its schedule, whichever task it finds)",
+  'GetItem Messages': "asset worker: the task's waiting completed notification, to release it",
 };
 
 /** The added units of limits and usage: the same task item written as before and as now, side by side (fresh clients). */
