@@ -11,8 +11,8 @@ import { copyAssetsOf, sweepDueAssetJobs } from '#domain/copy-assets';
 import { backgroundHandler } from '#functions/instrumentation';
 import { assetDeps } from '#functions/wiring';
 
-/** The scheduled sweep's bounds: jobs looked at per run, copied at once. */
-export const ASSET_SWEEP_BOUNDS = { maxJobsPerRun: 50, concurrency: 4 } as const;
+/** The scheduled sweep's bounds: jobs copied per run, at once, and at once for one client. */
+export const ASSET_SWEEP_BOUNDS = { maxJobsPerRun: 50, concurrency: 4, perClientConcurrency: 1 } as const;
 
 export async function copyAssets(event: Partial<AssetWorkerEvent>, context: Context) {
   const remainingMs = () => context.getRemainingTimeInMillis();

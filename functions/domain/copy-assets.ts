@@ -27,6 +27,7 @@ import { newAssetJob, type AssetJob, type AssetSettlement, type DueAssetJob, typ
 import { assetKey, MEDIA_KINDS, upstreamMedia, type AssetKeys, type MediaKind } from './assets';
 import { releaseCompletedNotification, type ReleaseDeps } from './completed-notification';
 import { dueAcrossShards, type JobRunDeps } from './durable-job';
+import { takeTurns, workFairly } from './fair-share';
 import type { HookPolicy } from './hook-url';
 import { silentMetrics, type AssetCopyStarter, type AssetJobStore, type LogSink, type MediaCopier, type TaskStore } from './ports';
 import { nextAttemptAt } from './retry-schedule';
@@ -127,6 +128,8 @@ export interface SweepDeps extends AssetDeps {
   readonly maxJobsPerRun: number;
   /** Jobs copied at once. */
   readonly concurrency: number;
+  /** Jobs of one client copied at once: a client whose media hosts hang holds no more lanes than this. */
+  readonly perClientConcurrency: number;
   /** Milliseconds left in this invocation. */
   readonly remainingMs: () => number;
 }
@@ -141,29 +144,34 @@ export interface SweepSummary {
   errors: number;
 }
 
-/** The scheduled run: every due job (retries, and first runs whose invocation was lost), a few at a time, each within the time left. */
+/** How many due jobs a sweep looks at for each it may run: enough for every client with a job due to get its turn. */
+const SWEEP_LOOK_AHEAD = 10;
+
+/**
+ * The scheduled run: the due jobs (retries, and first runs whose invocation
+ * was lost), the clients taking turns, a few at a time and at most
+ * `perClientConcurrency` of one client's, each within the time left: one
+ * client's backlog of failing copies never holds back another's.
+ */
 export async function sweepDueAssetJobs(deps: SweepDeps): Promise<SweepSummary> {
   const nowMs = deps.nowMs();
-  const due = await dueAcrossShards<DueAssetJob>(DUE_ASSET_JOB_SHARDS, deps.maxJobsPerRun, deps.random ?? Math.random, (shard, limit) => deps.jobs.due(shard, nowMs, limit));
+  const due = await dueAcrossShards<DueAssetJob>(DUE_ASSET_JOB_SHARDS, deps.maxJobsPerRun * SWEEP_LOOK_AHEAD, deps.random ?? Math.random, (shard, limit) => deps.jobs.due(shard, nowMs, limit));
+  const ownerOf = (job: DueAssetJob) => job.owner_id;
+  const taken = takeTurns(due, ownerOf, deps.maxJobsPerRun);
   const summary: SweepSummary = { due: due.length, stored: 0, failed: 0, retried: 0, skipped: 0, errors: 0 };
-  const queue = [...due];
-  const lane = async () => {
-    for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
-      const budgetMs = deps.remainingMs() - 1000;
-      if (budgetMs < 2 * ASSET_SETTLE_MARGIN_MS) return;
-      try {
-        const result = await copyAssetsOf(deps, next.task_id, { budgetMs, remainingMs: deps.remainingMs });
-        if (result === 'stored') summary.stored += 1;
-        else if (result === 'failed') summary.failed += 1;
-        else if (result === 'retry') summary.retried += 1;
-        else summary.skipped += 1;
-      } catch (error) {
-        summary.errors += 1;
-        deps.log.error('could not copy a task\'s media', { task_id: next.task_id, error });
-      }
+  const budgetMs = () => deps.remainingMs() - 1000;
+  await workFairly(taken, ownerOf, { concurrency: deps.concurrency, perKey: deps.perClientConcurrency, goOn: () => budgetMs() >= 2 * ASSET_SETTLE_MARGIN_MS }, async (next) => {
+    try {
+      const result = await copyAssetsOf(deps, next.task_id, { budgetMs: budgetMs(), remainingMs: deps.remainingMs });
+      if (result === 'stored') summary.stored += 1;
+      else if (result === 'failed') summary.failed += 1;
+      else if (result === 'retry') summary.retried += 1;
+      else summary.skipped += 1;
+    } catch (error) {
+      summary.errors += 1;
+      deps.log.error('could not copy a task\'s media', { task_id: next.task_id, error });
     }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, deps.concurrency) }, lane));
+  });
   return summary;
 }
 

@@ -18,6 +18,7 @@
  */
 import { DUE_MESSAGE_SHARDS } from '../tables';
 import { dueAcrossShards } from './durable-job';
+import { workFairly } from './fair-share';
 import { claimAndAttempt, leaseMs, type AttemptDeps, type AttemptResult } from './message-attempt';
 import type { DueMessage, MessageItem } from './message';
 import type { Client, ClientStore, Endpoint } from './ports';
@@ -66,23 +67,6 @@ function firstPerTask(due: readonly DueMessage[]): DueMessage[] {
     if (seen === undefined || message.message_seq < seen.message_seq) first.set(message.task_id, message);
   }
   return [...first.values()];
-}
-
-/** A FIFO counting semaphore: endpoints take turns for the run's slots. */
-function semaphore(size: number) {
-  let free = size;
-  const waiting: (() => void)[] = [];
-  return async <T>(work: () => Promise<T>): Promise<T> => {
-    if (free > 0) free -= 1;
-    else await new Promise<void>((resolve) => waiting.push(resolve));
-    try {
-      return await work();
-    } finally {
-      const next = waiting.shift();
-      if (next) next();
-      else free += 1;
-    }
-  };
 }
 
 export async function deliverDueMessages(deps: WorkerDeps): Promise<WorkerSummary> {
@@ -162,33 +146,24 @@ export async function deliverDueMessages(deps: WorkerDeps): Promise<WorkerSummar
     }
   };
 
-  // Per endpoint, a queue of tasks, drained by at most perEndpointConcurrency lanes; every lane waits its turn for a slot.
-  const queues = new Map<string, DueMessage[]>();
-  for (const candidate of firstPerTask(due)) {
-    const key = `${candidate.owner_id}\n${candidate.endpoint_id}`;
-    queues.set(key, [...(queues.get(key) ?? []), candidate]);
-  }
-  const slot = semaphore(Math.max(1, deps.concurrency));
-  await Promise.all(
-    [...queues].map(([key, queue]) =>
-      Promise.all(
-        Array.from({ length: Math.min(Math.max(1, deps.perEndpointConcurrency), queue.length) }, async () => {
-          // A failing endpoint gets no other attempt this run; a disabled one's messages are all skipped.
-          while (queue.length > 0 && (!failedEndpoints.has(key) || disabledEndpoints.has(key)) && !summary.outOfTime) {
-            const candidate = queue.shift()!;
-            await slot(async () => {
-              if (failedEndpoints.has(key) && !disabledEndpoints.has(key)) return;
-              try {
-                await deliverTask(candidate, key);
-              } catch (error) {
-                summary.errors += 1;
-                deps.log.error('could not deliver a due notification', { task_id: candidate.task_id, error });
-              }
-            });
-          }
-        }),
-      ),
-    ),
+  // Per endpoint, its tasks in turn, at most perEndpointConcurrency at once; a failing endpoint gets no other attempt
+  // this run (a disabled one's messages are all skipped).
+  await workFairly(
+    firstPerTask(due),
+    (candidate) => `${candidate.owner_id}\n${candidate.endpoint_id}`,
+    {
+      concurrency: deps.concurrency,
+      perKey: deps.perEndpointConcurrency,
+      goOn: (key) => (!failedEndpoints.has(key) || disabledEndpoints.has(key)) && !summary.outOfTime,
+    },
+    async (candidate, key) => {
+      try {
+        await deliverTask(candidate, key);
+      } catch (error) {
+        summary.errors += 1;
+        deps.log.error('could not deliver a due notification', { task_id: candidate.task_id, error });
+      }
+    },
   );
   return summary;
 }

@@ -87,9 +87,9 @@ function deps(overrides: Partial<AssetDeps> = {}): AssetDeps {
 }
 
 /** A completed task whose media are at `paths` of the media host, its change, and the job its reaction writes. */
-async function completedTask(paths: Partial<Record<'video_url' | 'thumbnail_url', string>>): Promise<{ task: TaskItem; change: TaskChange }> {
+async function completedTask(paths: Partial<Record<'video_url' | 'thumbnail_url', string>>, ownerId?: string): Promise<{ task: TaskItem; change: TaskChange }> {
   const links = Object.fromEntries(Object.entries(paths).map(([field, path]) => [field, `${media.url}${path}`]));
-  const before = taskItem({ task_status: 'processing', status_rank: 2 });
+  const before = taskItem({ task_status: 'processing', status_rank: 2, ...(ownerId !== undefined && { owner_id: ownerId }) });
   const task: TaskItem = { ...before, ...links, task_status: 'completed', status_rank: 3, asset_state: 'pending' };
   await tasks.create(task);
   return { task, change: { sequence: `seq-${task.task_id}`, before, after: task } };
@@ -208,8 +208,50 @@ test('the sweep runs every due job (first runs whose start was lost, retries), a
     await assetJobReaction({ jobs, start: async () => Promise.reject(new Error('lost')), retentionDays: 1, nowMs, log: silentLog }).react([change], { remainingMs: () => 60_000 });
     taskIds.push(task.task_id);
   }
-  const summary = await sweepDueAssetJobs({ ...deps(), maxJobsPerRun: 50, concurrency: 2, remainingMs: () => 120_000 });
+  const summary = await sweepDueAssetJobs({ ...deps(), maxJobsPerRun: 50, concurrency: 2, perClientConcurrency: 2, remainingMs: () => 120_000 });
   expect(summary).toMatchObject({ stored: 3, failed: 0, errors: 0 });
   for (const taskId of taskIds) expect((await tasks.get(taskId))!.asset_state).toBe('stored');
-  expect(await sweepDueAssetJobs({ ...deps(), maxJobsPerRun: 50, concurrency: 2, remainingMs: () => 120_000 })).toMatchObject({ due: 0 });
+  expect(await sweepDueAssetJobs({ ...deps(), maxJobsPerRun: 50, concurrency: 2, perClientConcurrency: 2, remainingMs: () => 120_000 })).toMatchObject({ due: 0 });
+});
+
+test("one client's backlog of hanging copies holds one lane of the sweep; another client's due copies are taken and stored meanwhile", async () => {
+  const hanging: string[] = [];
+  const others: string[] = [];
+  // Six of client A's, due first (older), whose media host hangs; then two of client B's.
+  for (const [owner, ids, count] of [['client-hanging', hanging, 6], ['client-other', others, 2]] as const) {
+    for (let i = 0; i < count; i += 1) {
+      const tag = `${owner}-${i}`;
+      serve(`/${tag}/video.mp4`, video(tag), 'video/mp4');
+      const { task, change } = await completedTask({ video_url: `/${tag}/video.mp4` }, owner);
+      await assetJobReaction({ jobs, start: async () => Promise.reject(new Error('lost')), retentionDays: 1, nowMs, log: silentLog }).react([change], { remainingMs: () => 60_000 });
+      (ids as string[]).push(task.task_id);
+    }
+  }
+  // The hang is forced (a real host's hang lasts the copy's 15 s idle timeout): held until released, then a transient failure.
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let inFlight = 0;
+  let mostInFlight = 0;
+  const real = deps().copy;
+  const copy: AssetDeps['copy'] = async (request) => {
+    if (!request.url.includes('client-hanging')) return real(request);
+    inFlight += 1;
+    mostInFlight = Math.max(mostInFlight, inFlight);
+    await released;
+    inFlight -= 1;
+    return { ok: false, permanent: false, error: 'the media host did not answer', durationMs: 1 };
+  };
+  // Room for four jobs this run, four lanes: without turns, the hanging client's older jobs would take them all.
+  const sweep = sweepDueAssetJobs({ ...deps({ copy }), maxJobsPerRun: 4, concurrency: 4, perClientConcurrency: 1, remainingMs: () => 120_000 });
+  for (const taskId of others) {
+    for (let waited = 0; (await tasks.get(taskId))!.asset_state !== 'stored'; waited += 50) {
+      if (waited > 20_000) throw new Error("the other client's copy was held back");
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+  expect(mostInFlight).toBe(1);
+  release();
+  expect(await sweep).toMatchObject({ stored: 2, retried: 2, errors: 0 });
+  expect(mostInFlight).toBe(1);
+  for (const taskId of hanging) expect((await tasks.get(taskId))!.asset_state).toBe('pending');
 });
