@@ -7,6 +7,8 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { settingNames, specOf } from '../../functions/settings';
+import { TABLES, tableRoles } from '../../functions/tables';
 import { epochMs } from './stats';
 
 export interface ColdSample {
@@ -37,11 +39,14 @@ export interface ColdTarget {
 
 const RUNNER = join(__dirname, 'cold-runner.mjs');
 
+/** The gateway's own variables, from their one declaration: every setting's and every table's (the local stack sets them). */
+const GATEWAY_ENV = new Set<string>([...settingNames.flatMap((name) => specOf(name).env ?? []), ...tableRoles.map((role) => TABLES[role].env)]);
+
 /** What Lambda puts in a function's environment, with the local stack's endpoints and tables. */
 export function lambdaEnvironment(functionName: string, memoryMb: number, nodeOptions: string, bundleFile = ''): NodeJS.ProcessEnv {
-  const keep = /^(AWS_REGION|AWS_DEFAULT_REGION|AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY|AWS_ENDPOINT_URL_[A-Z_]+|AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED|[A-Z]+_TABLE|UPSTREAM_[A-Z_]+|CALLBACK_BASE_URL|SECRET_CACHE_TTL_SECONDS|ALLOW_LOOPBACK_HOOKS|RECONCILE_[A-Z_]+|TASK_[A-Z_]+|NOTIFY_[A-Z_]+|POWERTOOLS_SERVICE_NAME|LOG_LEVEL|PATH)$/;
+  const keep = (name: string) => GATEWAY_ENV.has(name) || /^(AWS_REGION|AWS_DEFAULT_REGION|AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY|AWS_ENDPOINT_URL_[A-Z0-9_]+|AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED|PATH)$/.test(name);
   const env: NodeJS.ProcessEnv = {};
-  for (const [name, value] of Object.entries(process.env)) if (keep.test(name) && value !== undefined) env[name] = value;
+  for (const [name, value] of Object.entries(process.env)) if (keep(name) && value !== undefined) env[name] = value;
   return {
     ...env,
     TZ: ':UTC',

@@ -198,6 +198,8 @@ export async function coldPhase(
       }
       case 'reconciler':
       case 'delivery-worker':
+      // Its sweep (the floor reads the same due index); a copy's cost is the assets phase's.
+      case 'asset-worker':
         return scheduledEvent();
       case 'resend-notification':
         return apiEvent({ method: 'POST', resource: '/luma/generations/{task_id}/notifications/resend', pathParameters: { task_id: notified.task_id }, clientId, clientKey: stack.clientKey });
