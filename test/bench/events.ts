@@ -197,8 +197,16 @@ export function lambdaContext(functionName: string, memoryMb: number, timeoutMs:
 }
 
 /** The upstream's raw generation object, as its callbacks carry it (like fixtures/upstream/generation-*.json). */
-export function generationBody(id: string, state: 'pending' | 'processing' | 'completed' | 'failed', prompt = 'bench prompt'): Record<string, unknown> {
-  const base = `https://storage.cdn-luma.com/dream_machine/${id.slice(0, 8)}`;
+/**
+ * An upstream generation as its callbacks send it. `mediaBase`: where its
+ * media are served (the simulator's `/media`, links valid an hour), for runs
+ * whose completed tasks get their media copied; else the CDN's (unreachable
+ * here: a handler-only run that copies nothing).
+ */
+export function generationBody(id: string, state: 'pending' | 'processing' | 'completed' | 'failed', prompt = 'bench prompt', mediaBase?: string): Record<string, unknown> {
+  const cdn = `https://storage.cdn-luma.com/dream_machine/${id.slice(0, 8)}`;
+  const signed = mediaBase === undefined ? '' : `?X-Amz-Date=${Date.now()}&X-Amz-Expires=3600`;
+  const link = (file: string) => (mediaBase === undefined ? `${cdn}/${file}` : `${mediaBase}/${id}/${file}${signed}`);
   const done = state === 'completed';
   return {
     id,
@@ -209,14 +217,14 @@ export function generationBody(id: string, state: 'pending' | 'processing' | 'co
     batch_id: '',
     ...(done && {
       request: { prompt, aspect_ratio: '16:9' },
-      artifact: { video: { url: `${base}/watermarked_video.mp4` }, thumbnail: { url: `${base}/thumbnail.jpg` }, last_frame: { url: `${base}/last_frame.jpg` } },
+      artifact: { video: { url: link('watermarked_video.mp4') }, thumbnail: { url: link('thumbnail.jpg') }, last_frame: { url: link('last_frame.jpg') } },
     }),
-    video: done ? { url: `${base}/watermarked_video.mp4`, width: 1360, height: 752, download_url: `${base}/video.mp4` } : null,
-    video_raw: done ? { url: `${base}/video.mp4`, width: 1360, height: 752 } : null,
+    video: done ? { url: link('watermarked_video.mp4'), width: 1360, height: 752, download_url: link('video.mp4') } : null,
+    video_raw: done ? { url: link('video.mp4'), width: 1360, height: 752 } : null,
     liked: null,
     estimate_wait_seconds: state === 'processing' ? 42 : null,
-    thumbnail: done ? { url: `${base}/thumbnail.jpg`, width: 1360, height: 752 } : null,
-    last_frame: done ? { url: `${base}/last_frame.jpg`, width: 1360, height: 752 } : null,
+    thumbnail: done ? { url: link('thumbnail.jpg'), width: 1360, height: 752 } : null,
+    last_frame: done ? { url: link('last_frame.jpg'), width: 1360, height: 752 } : null,
     ...(state === 'failed' ? { failure_reason: 'Advanced moderation failed' } : done ? { failure_reason: null } : {}),
   };
 }

@@ -118,7 +118,7 @@ export async function httpPhase(ctx: BenchContext): Promise<HttpResult> {
     method: 'POST',
     path: `/luma/callbacks/${tokenOf.get(taskId)}`,
     headers: jsonHeaders(),
-    body: generationBody(stored.get(taskId)!.upstream_id, state, stored.get(taskId)!.prompt),
+    body: generationBody(stored.get(taskId)!.upstream_id, state, stored.get(taskId)!.prompt, `${ctx.sim.url}/media`),
   }));
   const callbackRun = await runLoad(ctx.workDir, { baseUrl: stack.url, concurrency, requests: callbackRequests });
   const callbackSummary = summarise(callbackRun, concurrency);

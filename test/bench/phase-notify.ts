@@ -146,7 +146,7 @@ async function notifyRun(ctx: BenchContext, tasks: number, concurrency: number, 
       baseUrl: stack.url,
       concurrency,
       intervalMs,
-      requests: ids.map((id) => ({ method: 'POST' as const, path: `/luma/callbacks/${tokenOf.get(id)}`, headers: jsonHeaders(), body: generationBody(stored.get(id)!.upstream_id, state) })),
+      requests: ids.map((id) => ({ method: 'POST' as const, path: `/luma/callbacks/${tokenOf.get(id)}`, headers: jsonHeaders(), body: generationBody(stored.get(id)!.upstream_id, state, undefined, `${sim.url}/media`) })),
     });
     record(run, (i) => ({ taskId: dataOf(run.results[i])?.applied ? ids[i] : undefined, state }));
   }
