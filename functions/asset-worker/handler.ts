@@ -11,8 +11,11 @@ import { copyAssetsOf, sweepDueAssetJobs } from '#domain/copy-assets';
 import { backgroundHandler } from '#functions/instrumentation';
 import { assetDeps } from '#functions/wiring';
 
-/** The scheduled sweep's bounds: jobs copied per run, at once, and at once for one client. */
-export const ASSET_SWEEP_BOUNDS = { maxJobsPerRun: 50, concurrency: 4, perClientConcurrency: 1 } as const;
+/**
+ * The scheduled sweep's bounds: jobs copied per run, at once, and at once for one client; and how long a run takes
+ * new jobs (about its schedule's interval, so runs do not pile up; a copy started in time has the rest of the timeout).
+ */
+export const ASSET_SWEEP_BOUNDS = { maxJobsPerRun: 50, concurrency: 4, perClientConcurrency: 1, startJobsForMs: 60_000 } as const;
 
 export async function copyAssets(event: Partial<AssetWorkerEvent>, context: Context) {
   const remainingMs = () => context.getRemainingTimeInMillis();

@@ -130,6 +130,8 @@ export interface SweepDeps extends AssetDeps {
   readonly concurrency: number;
   /** Jobs of one client copied at once: a client whose media hosts hang holds no more lanes than this. */
   readonly perClientConcurrency: number;
+  /** How long after its start a run still starts jobs; the rest wait for the next run. */
+  readonly startJobsForMs: number;
   /** Milliseconds left in this invocation. */
   readonly remainingMs: () => number;
 }
@@ -160,7 +162,7 @@ export async function sweepDueAssetJobs(deps: SweepDeps): Promise<SweepSummary> 
   const taken = takeTurns(due, ownerOf, deps.maxJobsPerRun);
   const summary: SweepSummary = { due: due.length, stored: 0, failed: 0, retried: 0, skipped: 0, errors: 0 };
   const budgetMs = () => deps.remainingMs() - 1000;
-  await workFairly(taken, ownerOf, { concurrency: deps.concurrency, perKey: deps.perClientConcurrency, goOn: () => budgetMs() >= 2 * ASSET_SETTLE_MARGIN_MS }, async (next) => {
+  await workFairly(taken, ownerOf, { concurrency: deps.concurrency, perKey: deps.perClientConcurrency, goOn: () => budgetMs() >= 2 * ASSET_SETTLE_MARGIN_MS && deps.nowMs() - nowMs < deps.startJobsForMs }, async (next) => {
     try {
       const result = await copyAssetsOf(deps, next.task_id, { budgetMs: budgetMs(), remainingMs: deps.remainingMs });
       if (result === 'stored') summary.stored += 1;

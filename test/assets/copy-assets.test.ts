@@ -208,10 +208,10 @@ test('the sweep runs every due job (first runs whose start was lost, retries), a
     await assetJobReaction({ jobs, start: async () => Promise.reject(new Error('lost')), retentionDays: 1, nowMs, log: silentLog }).react([change], { remainingMs: () => 60_000 });
     taskIds.push(task.task_id);
   }
-  const summary = await sweepDueAssetJobs({ ...deps(), maxJobsPerRun: 50, concurrency: 2, perClientConcurrency: 2, remainingMs: () => 120_000 });
+  const summary = await sweepDueAssetJobs({ ...deps(), maxJobsPerRun: 50, concurrency: 2, perClientConcurrency: 2, startJobsForMs: 60_000, remainingMs: () => 120_000 });
   expect(summary).toMatchObject({ stored: 3, failed: 0, errors: 0 });
   for (const taskId of taskIds) expect((await tasks.get(taskId))!.asset_state).toBe('stored');
-  expect(await sweepDueAssetJobs({ ...deps(), maxJobsPerRun: 50, concurrency: 2, perClientConcurrency: 2, remainingMs: () => 120_000 })).toMatchObject({ due: 0 });
+  expect(await sweepDueAssetJobs({ ...deps(), maxJobsPerRun: 50, concurrency: 2, perClientConcurrency: 2, startJobsForMs: 60_000, remainingMs: () => 120_000 })).toMatchObject({ due: 0 });
 });
 
 test("one client's backlog of hanging copies holds one lane of the sweep; another client's due copies are taken and stored meanwhile", async () => {
@@ -242,7 +242,7 @@ test("one client's backlog of hanging copies holds one lane of the sweep; anothe
     return { ok: false, permanent: false, error: 'the media host did not answer', durationMs: 1 };
   };
   // Room for four jobs this run, four lanes: without turns, the hanging client's older jobs would take them all.
-  const sweep = sweepDueAssetJobs({ ...deps({ copy }), maxJobsPerRun: 4, concurrency: 4, perClientConcurrency: 1, remainingMs: () => 120_000 });
+  const sweep = sweepDueAssetJobs({ ...deps({ copy }), maxJobsPerRun: 4, concurrency: 4, perClientConcurrency: 1, startJobsForMs: 60_000, remainingMs: () => 120_000 });
   for (const taskId of others) {
     for (let waited = 0; (await tasks.get(taskId))!.asset_state !== 'stored'; waited += 50) {
       if (waited > 20_000) throw new Error("the other client's copy was held back");
@@ -254,4 +254,28 @@ test("one client's backlog of hanging copies holds one lane of the sweep; anothe
   expect(await sweep).toMatchObject({ stored: 2, retried: 2, errors: 0 });
   expect(mostInFlight).toBe(1);
   for (const taskId of hanging) expect((await tasks.get(taskId))!.asset_state).toBe('pending');
+});
+
+test('a sweep starts jobs for startJobsForMs only: the rest wait for the next run, so runs do not pile up', async () => {
+  const taskIds: string[] = [];
+  for (const tag of ['late-1', 'late-2']) {
+    serve(`/${tag}/video.mp4`, video(tag), 'video/mp4');
+    const { task, change } = await completedTask({ video_url: `/${tag}/video.mp4` });
+    await assetJobReaction({ jobs, start: async () => Promise.reject(new Error('lost')), retentionDays: 1, nowMs, log: silentLog }).react([change], { remainingMs: () => 60_000 });
+    taskIds.push(task.task_id);
+  }
+  const real = deps().copy;
+  // The first copy takes the run past its start window.
+  const copy: AssetDeps['copy'] = async (request) => {
+    const outcome = await real(request);
+    offsetMs += 61_000;
+    return outcome;
+  };
+  const first = await sweepDueAssetJobs({ ...deps({ copy }), maxJobsPerRun: 50, concurrency: 1, perClientConcurrency: 1, startJobsForMs: 60_000, remainingMs: () => 120_000 });
+  // Jobs of earlier tests may be due too: whichever came first, it was the only one started.
+  const started = (summary: typeof first) => summary.stored + summary.failed + summary.retried + summary.skipped + summary.errors;
+  expect(first.due).toBeGreaterThanOrEqual(2);
+  expect(started(first)).toBe(1);
+  await sweepDueAssetJobs({ ...deps(), maxJobsPerRun: 50, concurrency: 1, perClientConcurrency: 1, startJobsForMs: 60_000, remainingMs: () => 120_000 });
+  for (const taskId of taskIds) expect((await tasks.get(taskId))!.asset_state).toBe('stored');
 });

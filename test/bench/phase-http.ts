@@ -10,7 +10,8 @@
  *    processing, completed, and one duplicate), shuffled across all tasks,
  *    sent with the tokens the upstream received. Verified afterwards: every
  *    task at the highest rank sent (completed), and on the table's stream
- *    every MODIFY of those tasks raised status_rank (no regression).
+ *    every MODIFY of those tasks raised status_rank (no regression) but the
+ *    one that settles a completed task's media, once per task.
  */
 import { readWholeStream } from '../support/stream';
 import { SEED_GENERATION_ID } from '../../lib/local/upstream-simulator';
@@ -43,6 +44,8 @@ export interface HttpResult {
       readonly tasksAtHighestRank: number;
       readonly lost: number;
       readonly streamModifies: number;
+      /** MODIFYs that settled a completed task's media (same status; one per task). */
+      readonly mediaSettlements: number;
       readonly regressions: number;
       readonly problems: string[];
     };
@@ -134,6 +137,7 @@ export async function httpPhase(ctx: BenchContext): Promise<HttpResult> {
   }
   const wanted = new Set(callbackTasks);
   let modifies = 0;
+  let mediaSettlements = 0;
   let regressions = 0;
   for (const record of await readWholeStream(stack.dynamoEndpoint, stack.tableNames.tasks)) {
     const id = record.dynamodb?.Keys?.task_id?.S;
@@ -141,7 +145,10 @@ export async function httpPhase(ctx: BenchContext): Promise<HttpResult> {
     modifies += 1;
     const before = Number(record.dynamodb?.OldImage?.status_rank?.N);
     const next = Number(record.dynamodb?.NewImage?.status_rank?.N);
-    if (!(next > before)) {
+    // The one MODIFY that keeps the status (stream contract 1.1): the completed task's media settled, once.
+    const mediaSettled = next === before && record.dynamodb?.OldImage?.asset_state?.S === 'pending' && record.dynamodb?.NewImage?.asset_state?.S !== 'pending';
+    if (mediaSettled) mediaSettlements += 1;
+    else if (!(next > before)) {
       regressions += 1;
       if (callbackProblems.length < 20) callbackProblems.push(`task ${id}: a MODIFY from rank ${before} to ${next}`);
     }
@@ -149,7 +156,7 @@ export async function httpPhase(ctx: BenchContext): Promise<HttpResult> {
   const appliedPerSecond = round(applied / callbackSummary.seconds, 1);
   log(
     `http callbacks: ${callbackSummary.perSecond}/s (${appliedPerSecond} applied/s) at concurrency ${concurrency}, p50 ${round(callbackSummary.latencyMs.p50)} ms, p99 ${round(callbackSummary.latencyMs.p99)} ms, ` +
-      `errors ${callbackSummary.errors}, lost ${callbackTasks.length - atHighest}, regressions ${regressions}`,
+      `errors ${callbackSummary.errors}, lost ${callbackTasks.length - atHighest}, regressions ${regressions}, media settled ${mediaSettlements}`,
   );
   sim.reset();
   return {
@@ -159,7 +166,7 @@ export async function httpPhase(ctx: BenchContext): Promise<HttpResult> {
       tasks: callbackTasks.length,
       applied,
       appliedPerSecond,
-      verified: { tasksAtHighestRank: atHighest, lost: callbackTasks.length - atHighest, streamModifies: modifies, regressions, problems: callbackProblems.slice(0, 20) },
+      verified: { tasksAtHighestRank: atHighest, lost: callbackTasks.length - atHighest, streamModifies: modifies, mediaSettlements, regressions, problems: callbackProblems.slice(0, 20) },
     },
   };
 }

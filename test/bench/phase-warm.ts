@@ -93,10 +93,12 @@ export async function warmPhase(ctx: BenchContext, bundles: { real: Map<string, 
     await putTasks(doc, stack.tableNames.tasks, tasks.map((task) => task.item));
     return Array.from({ length: count }, (_, i) => event(tasks[Math.floor(i / perTask.length)], perTask[i % perTask.length]));
   };
-  const viaUrl = (task: BenchTask, state: (typeof perTask)[number]) =>
-    functionUrlEvent({ method: 'POST', path: `/luma/callbacks/${task.token}`, body: generationBody(task.item.upstream_id!, state, task.item.prompt) });
+  // Links on the simulator's host, which knows none of these generations: each completed task's copy (by the
+  // stack's asset worker, in the background) fails at once, for good, instead of retrying an unreachable CDN.
+  const body = (task: BenchTask, state: (typeof perTask)[number]) => generationBody(task.item.upstream_id!, state, task.item.prompt, `${ctx.sim.url}/media`);
+  const viaUrl = (task: BenchTask, state: (typeof perTask)[number]) => functionUrlEvent({ method: 'POST', path: `/luma/callbacks/${task.token}`, body: body(task, state) });
   const viaRest = (task: BenchTask, state: (typeof perTask)[number]) =>
-    apiEvent({ method: 'POST', resource: '/luma/callbacks/{token}', pathParameters: { token: task.token }, body: generationBody(task.item.upstream_id!, state, task.item.prompt) });
+    apiEvent({ method: 'POST', resource: '/luma/callbacks/{token}', pathParameters: { token: task.token }, body: body(task, state) });
   const known = benchTask(clientId, { status: 'completed' });
   await putTasks(doc, stack.tableNames.tasks, [known.item]);
   const { item: notified } = benchTask(clientId, { notifyHook: hook.url });

@@ -98,7 +98,7 @@ function overHttp(h: NonNullable<BenchResults['http']>): string[] {
       ['run', 'requests', 'per s', 'p50 ms', 'p99 ms', 'errors', 'verified'],
       [
         ['extends', e.requests, e.perSecond, e.latencyMs.p50, e.latencyMs.p99, e.errors, `${e.verified.pendingWithUpstreamId}/${e.requests} tasks pending + upstream id; ${e.verified.upstreamSubmissions} submissions; ${e.verified.problems.length} problems`],
-        ['callbacks', c.requests, c.perSecond, c.latencyMs.p50, c.latencyMs.p99, c.errors, `${c.applied} applied (${c.appliedPerSecond}/s); ${c.verified.tasksAtHighestRank}/${c.tasks} at highest rank; lost ${c.verified.lost}; regressions ${c.verified.regressions} in ${c.verified.streamModifies} stream MODIFYs`],
+        ['callbacks', c.requests, c.perSecond, c.latencyMs.p50, c.latencyMs.p99, c.errors, `${c.applied} applied (${c.appliedPerSecond}/s); ${c.verified.tasksAtHighestRank}/${c.tasks} at highest rank; lost ${c.verified.lost}; regressions ${c.verified.regressions} in ${c.verified.streamModifies} stream MODIFYs (${c.verified.mediaSettlements} of them the media settled)`],
       ],
     ),
   ];
