@@ -4,10 +4,21 @@
  * delivery worker (by endpoint) and the asset worker's sweep (by client).
  */
 
+/** The items by key, each key's in their order. */
+function byKey<T>(items: readonly T[], keyOf: (item: T) => string): Map<string, T[]> {
+  const queues = new Map<string, T[]>();
+  for (const item of items) {
+    const key = keyOf(item);
+    const queue = queues.get(key);
+    if (queue === undefined) queues.set(key, [item]);
+    else queue.push(item);
+  }
+  return queues;
+}
+
 /** Up to `limit` items, the keys taking turns (each key's items in their order): a key with many items gets no more than its turn. */
 export function takeTurns<T>(items: readonly T[], keyOf: (item: T) => string, limit: number): T[] {
-  const queues = new Map<string, T[]>();
-  for (const item of items) queues.set(keyOf(item), [...(queues.get(keyOf(item)) ?? []), item]);
+  const queues = byKey(items, keyOf);
   const taken: T[] = [];
   for (let round = 0; taken.length < limit; round += 1) {
     let any = false;
@@ -50,8 +61,7 @@ export interface FairShare {
 
 /** Works through the items by key: each key's in order, at most `perKey` of a key at once, `concurrency` in all, keys in turn for free slots. */
 export async function workFairly<T>(items: readonly T[], keyOf: (item: T) => string, share: FairShare, work: (item: T, key: string) => Promise<void>): Promise<void> {
-  const queues = new Map<string, T[]>();
-  for (const item of items) queues.set(keyOf(item), [...(queues.get(keyOf(item)) ?? []), item]);
+  const queues = byKey(items, keyOf);
   const slot = semaphore(Math.max(1, share.concurrency));
   const goOn = share.goOn ?? (() => true);
   await Promise.all(

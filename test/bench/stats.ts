@@ -1,4 +1,5 @@
 /** Percentiles and small number helpers for the benchmark figures. */
+import { seededRandom } from '../../lib/local/upstream-simulator';
 
 export interface Distribution {
   readonly n: number;
@@ -67,17 +68,6 @@ export function log(message: string): void {
 export interface Interval {
   readonly lo: number;
   readonly hi: number;
-}
-
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const median = (values: readonly number[]) => percentile([...values].sort((a, b) => a - b), 50);
